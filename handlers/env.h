@@ -1,0 +1,33 @@
+/* handlers/env.h: what the endpoint handlers share: keys, policies, the
+ * event mapping and the forwarder. Filled by main.c, read-only after. */
+#ifndef GW_HANDLERS_ENV_H
+#define GW_HANDLERS_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/jwt.h"
+#include "auth/keys.h"
+#include "events/signed_in.h"
+#include "forward/forward.h"
+#include "server/server.h"
+
+struct gw_handler_env {
+    struct gw_keyset user_keys;
+    struct gw_jwt_policy user_policy;
+    struct gw_keyset backend_keys;
+    struct gw_jwt_policy backend_policy;
+    const char *const *backend_subjects; /* NULL: any subject */
+    size_t backend_subject_count;
+    struct gw_event_mapping mapping;
+    struct gw_forward *forward;
+    size_t track_max_events;
+};
+
+/* One route per endpoint; each handler file exports its own. */
+struct gw_route gw_signin_route(struct gw_handler_env *env);
+struct gw_route gw_track_route(struct gw_handler_env *env);
+struct gw_route gw_health_route(struct gw_handler_env *env);
+struct gw_route gw_metrics_route(struct gw_handler_env *env);
+
+#endif

@@ -1,0 +1,82 @@
+/* handlers/signin.c: POST /v1/signed-in, a browser's sign-in call carrying
+ * the user's own ID token. The identity comes from the token alone. */
+#include <stdlib.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "handlers/env.h"
+#include "handlers/reply_map.h"
+
+static void
+accept_event(struct gw_request *req, struct gw_handler_env *env,
+             struct gw_event *ev)
+{
+    struct json_object *answer;
+    enum gw_forward_result rc;
+
+    rc = gw_forward_submit(env->forward, &ev->json, 1);
+    if (rc != GW_FORWARD_OK) {
+        gw_reply_forward_error(req, rc);
+        return;
+    }
+    answer = json_object_new_object();
+    if (answer != NULL) {
+        json_object_object_add(answer, "status",
+                               json_object_new_string("accepted"));
+        json_object_object_add(answer, "event_id",
+                               json_object_new_string(ev->id));
+    }
+    gw_reply_json(req, 202, answer);
+}
+
+static void
+handle_signin(struct gw_request *req, void *ctx)
+{
+    struct gw_handler_env *env = ctx;
+    struct gw_jwt_verified verified;
+    struct json_object *body = NULL;
+    struct gw_event ev = {0};
+    struct gw_event_error err;
+    enum gw_jwt_result jrc;
+    enum gw_event_result erc;
+    const char *token;
+    size_t token_len, body_len;
+    int64_t now = gw_clock_now_ms();
+
+    if (env->user_keys.count == 0) {
+        gw_reply_refuse(req, 404, "not_configured",
+                        "browser sign-ins are off: set auth.jwks_file, "
+                        "auth.pem_file or auth.hs_secret_file", NULL);
+        return;
+    }
+    if (!gw_reply_need_bearer(req, &token, &token_len)) {
+        return;
+    }
+    jrc = gw_jwt_verify(&env->user_policy, &env->user_keys, token, token_len,
+                        now, &verified);
+    if (jrc != GW_JWT_OK) {
+        gw_reply_token_error(req, jrc, &verified);
+        return;
+    }
+    (void)gw_request_body(req, &body_len);
+    if (body_len > 0 && !gw_reply_need_json(req, &body)) {
+        goto out;
+    }
+    erc = gw_signed_in_from_claims(&env->mapping, verified.claims, body, now,
+                                   &ev, &err);
+    if (erc != GW_EVENT_OK) {
+        gw_reply_event_error(req, erc, &err, -1);
+        goto out;
+    }
+    accept_event(req, env, &ev);
+out:
+    gw_event_clear(&ev);
+    json_object_put(body);
+    gw_jwt_verified_clear(&verified);
+}
+
+struct gw_route
+gw_signin_route(struct gw_handler_env *env)
+{
+    return (struct gw_route){"/v1/signed-in", "POST", handle_signin, env};
+}

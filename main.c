@@ -1,0 +1,456 @@
+/* main.c: wires configuration, keys, forwarder and server; signals; exit
+ * codes (0 clean stop, 1 runtime failure, 2 bad configuration). */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "auth/devkeys.h"
+#include "cli/mint.h"
+#include "common/clock.h"
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "config/config.h"
+#include "handlers/env.h"
+
+#define ERR_LEN 256
+#define KEY_FILE_MAX (1024 * 1024)
+
+/* Comma lists from the configuration, split once at start-up. */
+struct lists {
+    char **subjects, **names, **events;
+    size_t subject_count, name_count, event_count;
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "signin-gateway %s: verifies sign-ins (ID tokens, service "
+            "tokens) and forwards\nsigned_in events to a Track API.\n\n"
+            "usage: signin-gateway [--config FILE] [--<setting> VALUE ...]\n"
+            "       signin-gateway mint-token --help\n"
+            "       signin-gateway --version | --help\n\n",
+            GW_VERSION);
+    gw_config_print_help(out);
+}
+
+static bool
+split_list(const char *text, char ***out, size_t *count)
+{
+    char *copy = strdup(text), *save = NULL, *tok;
+    char **items = NULL;
+    size_t n = 0;
+
+    if (copy == NULL) {
+        return false;
+    }
+    for (tok = strtok_r(copy, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        char **grown;
+
+        while (*tok == ' ') {
+            tok++;
+        }
+        tok[strcspn(tok, " ")] = '\0';
+        if (*tok == '\0') {
+            continue;
+        }
+        grown = realloc(items, (n + 1) * sizeof(char *));
+        if (grown == NULL || (grown[n] = strdup(tok)) == NULL) {
+            items = grown != NULL ? grown : items;
+            break;
+        }
+        items = grown;
+        n++;
+    }
+    free(copy);
+    *out = items;
+    *count = n;
+    return true;
+}
+
+static void
+free_list(char **items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(items[i]);
+    }
+    free(items);
+}
+
+static bool
+has_key_source(const struct gw_keys_config *kc)
+{
+    return kc->jwks_file[0] != '\0' || kc->hs_secret[0] != '\0' ||
+           kc->hs_secret_file[0] != '\0' || kc->pem_file[0] != '\0';
+}
+
+static bool
+load_file_into(struct gw_keyset *ks, const char *path, int kind,
+               const char *kid, unsigned algs, char *err)
+{
+    char *text = NULL, msg[ERR_LEN];
+    size_t len;
+    bool ok;
+    int e = gw_file_read(path, KEY_FILE_MAX, &text, &len);
+
+    if (e != 0) {
+        snprintf(err, ERR_LEN, "%s: %s", path, strerror(e));
+        return false;
+    }
+    if (kind == 0) {
+        ok = gw_keyset_add_jwks(ks, text, len, algs, msg, sizeof(msg));
+    } else if (kind == 1) {
+        ok = gw_keyset_add_pem(ks, text, len, kid, algs, msg, sizeof(msg));
+    } else {
+        /* Secret files often end with the newline an editor adds. */
+        if (len > 0 && text[len - 1] == '\n') {
+            len--;
+        }
+        if (len > 0 && text[len - 1] == '\r') {
+            len--;
+        }
+        ok = gw_keyset_add_secret(ks, text, len, kid, algs, msg, sizeof(msg));
+        memset(text, 0, len);
+    }
+    free(text);
+    if (!ok) {
+        snprintf(err, ERR_LEN, "%.80s: %.160s", path, msg);
+    }
+    return ok;
+}
+
+static bool
+load_keys(const char *who, const struct gw_keys_config *kc, int64_t leeway,
+          struct gw_keyset *ks, struct gw_jwt_policy *policy, char *err)
+{
+    char bad[24], msg[ERR_LEN];
+    unsigned algs;
+
+    if (!gw_algs_parse_list(kc->algs, &algs, bad, sizeof(bad))) {
+        snprintf(err, ERR_LEN, "%s.algs: unknown algorithm '%s'", who, bad);
+        return false;
+    }
+    if ((kc->jwks_file[0] != '\0' &&
+         !load_file_into(ks, kc->jwks_file, 0, NULL, algs, err)) ||
+        (kc->pem_file[0] != '\0' &&
+         !load_file_into(ks, kc->pem_file, 1, kc->pem_kid, algs, err)) ||
+        (kc->hs_secret_file[0] != '\0' &&
+         !load_file_into(ks, kc->hs_secret_file, 2, kc->hs_kid, algs, err))) {
+        return false;
+    }
+    if (kc->hs_secret[0] != '\0' &&
+        !gw_keyset_add_secret(ks, kc->hs_secret, strlen(kc->hs_secret),
+                              kc->hs_kid, algs, msg, sizeof(msg))) {
+        snprintf(err, ERR_LEN, "%s.hs_secret: %.200s", who, msg);
+        return false;
+    }
+    policy->algs = algs;
+    policy->iss = kc->iss[0] != '\0' ? kc->iss : NULL;
+    policy->aud = kc->aud[0] != '\0' ? kc->aud : NULL;
+    policy->leeway_s = leeway;
+    gw_log(GW_LOG_INFO, "main", "keys_loaded", GW_F_STR("for", who),
+           GW_F_INT("keys", ks->count), GW_F_INT("skipped", ks->skipped),
+           GW_F_STR("iss", policy->iss), GW_F_STR("aud", policy->aud),
+           GW_F_END);
+    return true;
+}
+
+/* No key configured at all: the development set, said loudly. */
+static bool
+use_dev_keys(struct gw_config *cfg, char *err)
+{
+    char dir[PATH_MAX];
+    struct {
+        char **slot;
+        const char *value;
+    } sets[] = {
+        {&cfg->auth.hs_secret_file, GW_DEVKEYS_HS_FILE},
+        {&cfg->auth.jwks_file, GW_DEVKEYS_JWKS},
+        {&cfg->backend.hs_secret_file, GW_DEVKEYS_BACKEND_FILE},
+    };
+
+    if (!gw_devkeys_ensure(cfg->data_dir, err, ERR_LEN)) {
+        return false;
+    }
+    snprintf(dir, sizeof(dir), "%s/%s", cfg->data_dir, GW_DEVKEYS_DIR);
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        free(*sets[i].slot);
+        if (asprintf(sets[i].slot, "%s/%s", dir, sets[i].value) < 0) {
+            *sets[i].slot = NULL;
+            snprintf(err, ERR_LEN, "out of memory");
+            return false;
+        }
+    }
+    free(cfg->auth.hs_kid);
+    free(cfg->backend.hs_kid);
+    free(cfg->auth.iss);
+    free(cfg->auth.aud);
+    free(cfg->backend.iss);
+    free(cfg->backend.aud);
+    cfg->auth.hs_kid = strdup(GW_DEVKEYS_HS_KID);
+    cfg->backend.hs_kid = strdup(GW_DEVKEYS_BACKEND_KID);
+    cfg->auth.iss = strdup(GW_DEVKEYS_ISS);
+    cfg->auth.aud = strdup(GW_DEVKEYS_AUD);
+    cfg->backend.iss = strdup(GW_DEVKEYS_ISS);
+    cfg->backend.aud = strdup(GW_DEVKEYS_AUD);
+    if (cfg->auth.hs_kid == NULL || cfg->backend.hs_kid == NULL ||
+        cfg->auth.iss == NULL || cfg->auth.aud == NULL ||
+        cfg->backend.iss == NULL || cfg->backend.aud == NULL) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return false;
+    }
+    gw_log(GW_LOG_WARN, "main", "development_keys",
+           GW_F_STR("message", "no key is configured: using development "
+                               "keys; never use them in production"),
+           GW_F_STR("dir", dir), GW_F_END);
+    gw_log(GW_LOG_INFO, "main", "mint_hint",
+           GW_F_STR("try", "signin-gateway mint-token --data-dir <data.dir> "
+                           "--sub user-1 --email ada@example.com"),
+           GW_F_END);
+    return true;
+}
+
+static bool
+setup_mapping(const struct gw_config *cfg, struct lists *l,
+              struct gw_handler_env *env, char *err)
+{
+    const char *field = cfg->event_id_field, *dot = strchr(field, '.');
+    struct gw_event_mapping *m = &env->mapping;
+
+    if (!split_list(cfg->backend_subjects, &l->subjects, &l->subject_count) ||
+        !split_list(cfg->auth_name_claims, &l->names, &l->name_count) ||
+        !split_list(cfg->track_event_names, &l->events, &l->event_count)) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return false;
+    }
+    m->group_claim = cfg->auth_group_claim;
+    m->name_claims = (const char *const *)l->names;
+    m->name_claim_count = l->name_count;
+    m->event_names = (const char *const *)l->events;
+    m->event_name_count = l->event_count;
+    if (field[0] != '\0') {
+        if (dot != NULL && !((dot - field == 10 &&
+                              strncmp(field, "properties", 10) == 0) ||
+                             (dot - field == 7 &&
+                              strncmp(field, "context", 7) == 0))) {
+            snprintf(err, ERR_LEN, "event.id_field: properties.<name>, "
+                     "context.<name> or <name>");
+            return false;
+        }
+        m->id_container = dot == NULL ? NULL
+                                      : (field[0] == 'p' ? "properties"
+                                                         : "context");
+        m->id_key = dot == NULL ? field : dot + 1;
+    }
+    env->backend_subjects =
+        l->subject_count > 0 ? (const char *const *)l->subjects : NULL;
+    env->backend_subject_count = l->subject_count;
+    env->track_max_events = (size_t)cfg->track_max_events;
+    return true;
+}
+
+static struct gw_forward *
+setup_forward(const struct gw_config *cfg, char *err)
+{
+    struct gw_forward_config fc = {
+        .sender = {.url = cfg->upstream_url,
+                   .api_key = cfg->upstream_api_key,
+                   .bearer = strcmp(cfg->upstream_auth_header, "bearer") == 0,
+                   .timeout_ms = cfg->upstream_timeout_ms,
+                   .file_path = cfg->output_file},
+        .batch_max = (size_t)cfg->upstream_batch_max,
+        .batch_ms = cfg->upstream_batch_ms,
+        .retry_base_ms = cfg->upstream_retry_base_ms,
+        .retry_max_ms = cfg->upstream_retry_max_ms,
+        .queue_max_events = (size_t)cfg->upstream_queue_max_events,
+    };
+    struct gw_forward *fwd;
+    int e;
+
+    if (cfg->upstream_url[0] == '\0') {
+        e = gw_file_mkdirs(cfg->data_dir, 0750);
+        if (e != 0) {
+            snprintf(err, ERR_LEN, "data.dir %s: %s", cfg->data_dir,
+                     strerror(e));
+            return NULL;
+        }
+    }
+    fwd = gw_forward_new(&fc, err, ERR_LEN);
+    if (fwd != NULL && !gw_forward_start(fwd)) {
+        snprintf(err, ERR_LEN, "cannot start the forwarder thread");
+        gw_forward_free(fwd);
+        return NULL;
+    }
+    gw_log(GW_LOG_INFO, "main", "output",
+           GW_F_STR("upstream", cfg->upstream_url[0] ? cfg->upstream_url
+                                                     : NULL),
+           GW_F_STR("file", cfg->upstream_url[0] ? NULL : cfg->output_file),
+           GW_F_BOOL("api_key_set", cfg->upstream_api_key[0] != '\0'),
+           GW_F_END);
+    return fwd;
+}
+
+static int
+wait_for_stop(const sigset_t *signals)
+{
+    int sig = 0;
+
+    for (;;) {
+        if (sigwait(signals, &sig) != 0) {
+            return SIGTERM;
+        }
+        if (sig == SIGHUP) {
+            /* Limit: reloading keys and settings on SIGHUP is not built
+             * yet; the signal is logged and ignored. */
+            gw_log(GW_LOG_WARN, "main", "reload_unsupported",
+                   GW_F_STR("message", "SIGHUP ignored: restart to reload"),
+                   GW_F_END);
+            continue;
+        }
+        return sig;
+    }
+}
+
+static int
+serve(struct gw_config *cfg, struct gw_handler_env *env,
+      const sigset_t *signals)
+{
+    struct gw_route routes[] = {gw_signin_route(env), gw_track_route(env),
+                                gw_health_route(env), gw_metrics_route(env)};
+    struct gw_server_config sc = {
+        .host = cfg->listen_host,
+        .port = (unsigned)cfg->listen_port,
+        .threads = (unsigned)cfg->listen_threads,
+        .body_max_bytes = (size_t)cfg->body_max_bytes,
+        .access_log = cfg->log_access,
+    };
+    struct gw_server *srv;
+    char err[ERR_LEN];
+    size_t left;
+    int sig;
+
+    srv = gw_server_start(&sc, routes, sizeof(routes) / sizeof(routes[0]),
+                          err, sizeof(err));
+    if (srv == NULL) {
+        gw_log(GW_LOG_ERROR, "server", "listen_failed", GW_F_STR("error", err),
+               GW_F_END);
+        return 1;
+    }
+    gw_log(GW_LOG_INFO, "server", "listening",
+           GW_F_STR("host", cfg->listen_host),
+           GW_F_INT("port", gw_server_port(srv)),
+           GW_F_STR("version", GW_VERSION), GW_F_END);
+    sig = wait_for_stop(signals);
+    gw_log(GW_LOG_INFO, "main", "stopping", GW_F_INT("signal", sig),
+           GW_F_END);
+    gw_server_quiesce(srv);
+    gw_server_stop(srv);
+    left = gw_forward_stop(env->forward, cfg->upstream_shutdown_ms);
+    if (left > 0) {
+        gw_log(GW_LOG_ERROR, "main", "events_lost_at_shutdown",
+               GW_F_INT("events", left),
+               GW_F_STR("message", "the upstream did not take them before "
+                                   "upstream.shutdown_ms"),
+               GW_F_END);
+    }
+    gw_log(GW_LOG_INFO, "main", "stopped", GW_F_END);
+    return 0;
+}
+
+static int
+run(struct gw_config *cfg, const sigset_t *signals)
+{
+    struct gw_handler_env env = {0};
+    struct lists lists = {0};
+    enum gw_log_level level;
+    char err[ERR_LEN] = "";
+    int rc = 2;
+
+    if (!gw_log_level_parse(cfg->log_level, &level)) {
+        fprintf(stderr, "log.level: error, warn, info or debug\n");
+        return 2;
+    }
+    gw_log_set_level(level);
+    gw_config_log(cfg);
+    if (!has_key_source(&cfg->auth) && !has_key_source(&cfg->backend) &&
+        !use_dev_keys(cfg, err)) {
+        goto out;
+    }
+    if (!load_keys("auth", &cfg->auth, cfg->auth_leeway_s, &env.user_keys,
+                   &env.user_policy, err) ||
+        !load_keys("backend", &cfg->backend, cfg->auth_leeway_s,
+                   &env.backend_keys, &env.backend_policy, err) ||
+        !setup_mapping(cfg, &lists, &env, err)) {
+        goto out;
+    }
+    rc = 1;
+    env.forward = setup_forward(cfg, err);
+    if (env.forward == NULL) {
+        goto out;
+    }
+    rc = serve(cfg, &env, signals);
+out:
+    if (err[0] != '\0') {
+        gw_log(GW_LOG_ERROR, "main", "start_failed", GW_F_STR("error", err),
+               GW_F_END);
+    }
+    gw_forward_free(env.forward);
+    gw_keyset_clear(&env.user_keys);
+    gw_keyset_clear(&env.backend_keys);
+    free_list(lists.subjects, lists.subject_count);
+    free_list(lists.names, lists.name_count);
+    free_list(lists.events, lists.event_count);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct gw_config *cfg;
+    char err[ERR_LEN];
+    sigset_t signals;
+    int rc;
+
+    if (argc > 1 && strcmp(argv[1], "mint-token") == 0) {
+        return gw_mint_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+                     strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("signin-gateway %s\n", GW_VERSION);
+        return 0;
+    }
+    cfg = gw_config_load(argc, argv, 1, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "signin-gateway: %s\n", err);
+        return 2;
+    }
+    /* Signals are taken by sigwait in this thread only: every thread
+     * started from here on inherits the blocked mask. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "signin-gateway: libcurl initialisation failed\n");
+        gw_config_free(cfg);
+        return 1;
+    }
+    rc = run(cfg, &signals);
+    curl_global_cleanup();
+    gw_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/* server/server.h: the HTTP server (libmicrohttpd), routing, body limits and
+ * replies. Knows nothing of tokens, events or forwarding. */
+#ifndef GW_SERVER_SERVER_H
+#define GW_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct gw_request;
+struct gw_server;
+
+/* A route handler must call one gw_reply* function exactly once. */
+typedef void (*gw_route_fn)(struct gw_request *req, void *ctx);
+
+struct gw_route {
+    const char *path;   /* exact match */
+    const char *allow;  /* methods, e.g. "POST" or "GET, HEAD" */
+    gw_route_fn handle;
+    void *ctx;
+};
+
+struct gw_server_config {
+    const char *host;
+    unsigned port;         /* 0: any free port */
+    unsigned threads;      /* 0: one per CPU */
+    size_t body_max_bytes;
+    bool access_log;
+};
+
+/* Starts listening; NULL with err filled on failure. The routes must
+ * outlive the server. */
+struct gw_server *gw_server_start(const struct gw_server_config *cfg,
+                                  const struct gw_route *routes,
+                                  size_t route_count, char *err,
+                                  size_t err_len);
+
+/* The port actually bound. */
+unsigned gw_server_port(const struct gw_server *srv);
+
+/* Stops accepting new connections; requests under way go on. */
+void gw_server_quiesce(struct gw_server *srv);
+
+/* Finishes requests under way, closes everything, frees the server. */
+void gw_server_stop(struct gw_server *srv);
+
+/* A request header (case-insensitive), borrowed; NULL when absent. */
+const char *gw_request_header(struct gw_request *req, const char *name);
+
+const char *gw_request_method(const struct gw_request *req);
+
+/* The whole body (NUL-terminated, borrowed) and its length. */
+const char *gw_request_body(const struct gw_request *req, size_t *len);
+
+/* The request id: the client's X-Request-Id when sane, else made here. */
+const char *gw_request_id(const struct gw_request *req);
+
+/* Names why the request was refused, for the access log and metrics;
+ * reason must be a static string. */
+void gw_request_set_reason(struct gw_request *req, const char *reason);
+
+/* Adds a header to the reply about to be sent (value is copied). At most
+ * four per request. */
+void gw_reply_header(struct gw_request *req, const char *name,
+                     const char *value);
+
+/* Replies with a JSON document; takes the caller's reference to obj. */
+void gw_reply_json(struct gw_request *req, unsigned status,
+                   struct json_object *obj);
+
+/* Replies with len bytes of body (copied) of the given media type. */
+void gw_reply_text(struct gw_request *req, unsigned status, const char *type,
+                   const char *body, size_t len);
+
+/* Replies {"error": code, "message": message[, "field": field]}. */
+void gw_reply_error(struct gw_request *req, unsigned status,
+                    const char *code, const char *message, const char *field);
+
+#endif

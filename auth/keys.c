@@ -365,7 +365,32 @@ out:
     return pkey;
 }
 
-/* Adds one JWK; *skipped is set for keys that are not for signatures. */
+/* RFC 7517 4.3: a key whose key_ops leave out "verify" must not verify. */
+static bool
+may_verify(struct json_object *jwk)
+{
+    struct json_object *ops;
+
+    if (!json_object_object_get_ex(jwk, "key_ops", &ops)) {
+        return true;
+    }
+    if (!json_object_is_type(ops, json_type_array)) {
+        return false;
+    }
+    for (size_t i = 0; i < json_object_array_length(ops); i++) {
+        struct json_object *op = json_object_array_get_idx(ops, i);
+
+        if (json_object_is_type(op, json_type_string) &&
+            strcmp(json_object_get_string(op), "verify") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds one JWK; *skipped is set for keys that are not for our signatures:
+ * "use" other than sig, key_ops without verify, an algorithm we do not
+ * verify (RSA-OAEP, ES512, ...), key types and curves we do not take. */
 static bool
 add_jwk(struct gw_keyset *ks, struct json_object *jwk, unsigned allowed,
         bool *skipped, char *err, size_t err_len)
@@ -379,7 +404,8 @@ add_jwk(struct gw_keyset *ks, struct json_object *jwk, unsigned allowed,
         snprintf(err, err_len, "a JWK without kty");
         return false;
     }
-    if ((use != NULL && strcmp(use, "sig") != 0) ||
+    if ((use != NULL && strcmp(use, "sig") != 0) || !may_verify(jwk) ||
+        (alg != NULL && gw_alg_parse(alg, strlen(alg)) == 0) ||
         (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0 &&
          strcmp(kty, "oct") != 0) ||
         (strcmp(kty, "EC") == 0 && !(member_str(jwk, "crv") != NULL &&
@@ -389,14 +415,7 @@ add_jwk(struct gw_keyset *ks, struct json_object *jwk, unsigned allowed,
         return true;
     }
     if (alg != NULL) {
-        unsigned bit = gw_alg_parse(alg, strlen(alg));
-
-        if (bit == 0) {
-            snprintf(err, err_len, "JWK '%.40s': unsupported alg '%.16s'",
-                     kid != NULL ? kid : "", alg);
-            return false;
-        }
-        allowed &= bit;
+        allowed &= gw_alg_parse(alg, strlen(alg));
     }
     if (strcmp(kty, "oct") == 0) {
         const char *kb64 = member_str(jwk, "k");

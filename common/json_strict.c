@@ -93,19 +93,50 @@ scan_literal(struct scan *s, const char *word)
 /* number = [ minus ] int [ frac ] [ exp ], RFC 8259 section 6: no leading
  * zeros, no bare dot, no plus sign, no hex, no NaN or Infinity. What follows
  * the number is checked by the caller as a separator. */
+/* json-c clamps integers beyond 64 bits without a word; forwarding a
+ * changed number would be worse than refusing it (RFC 8259 section 6 lets
+ * an implementation limit the range). */
+static bool
+integer_fits(const unsigned char *digits, size_t n, bool negative)
+{
+    const char *limit = negative ? "9223372036854775808"
+                                 : "18446744073709551615";
+    size_t limit_len = negative ? 19 : 20;
+
+    if (n != limit_len) {
+        return n < limit_len;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (digits[i] != (unsigned char)limit[i]) {
+            return digits[i] < (unsigned char)limit[i];
+        }
+    }
+    return true;
+}
+
 static enum gw_json_result
 scan_number(struct scan *s)
 {
+    const unsigned char *int_start;
+    bool negative = false;
+
     if (*s->p == '-') {
+        negative = true;
         s->p++;
     }
     if (s->p == s->end || !is_digit(*s->p)) {
         return GW_JSON_SYNTAX;
     }
+    int_start = s->p;
     if (*s->p == '0') {
         s->p++;
     } else {
         skip_digits(s);
+    }
+    if ((s->p == s->end || (*s->p != '.' && *s->p != 'e' && *s->p != 'E')) &&
+        !integer_fits(int_start, (size_t)(s->p - int_start), negative)) {
+        s->p = int_start;
+        return GW_JSON_NUMBER_RANGE;
     }
 
     if (s->p < s->end && *s->p == '.') {
@@ -563,6 +594,8 @@ gw_json_result_code(enum gw_json_result rc)
         return "invalid_utf8";
     case GW_JSON_NO_MEMORY:
         return "no_memory";
+    case GW_JSON_NUMBER_RANGE:
+        return "number_out_of_range";
     }
     return "unknown";
 }

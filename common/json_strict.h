@@ -12,13 +12,15 @@ enum gw_json_result {
     GW_JSON_TOO_DEEP,    /* nesting beyond the limit */
     GW_JSON_BAD_UTF8,    /* invalid UTF-8 or lone surrogate escape */
     GW_JSON_NO_MEMORY,
+    GW_JSON_NUMBER_RANGE, /* an integer beyond 64 bits: json-c would clamp it */
 };
 
 /* Maximum nesting of arrays and objects accepted by gw_json_parse. */
 #define GW_JSON_MAX_DEPTH 64
 
 /* Checks that text[0..len) is exactly one RFC 8259 JSON value (surrounding
- * white space allowed), in valid UTF-8, nested at most max_depth deep.
+ * white space allowed), in valid UTF-8, nested at most max_depth deep,
+ * with integers (no fraction or exponent) within int64/uint64 range.
  * On failure *error_offset (when not NULL) is the byte offset of the fault. */
 enum gw_json_result gw_json_validate(const char *text, size_t len,
                                      size_t max_depth, size_t *error_offset)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/fileutil.h"
 #include "common/log.h"
 
@@ -151,6 +153,9 @@ set_value(struct gw_config *cfg, const struct key *k, const char *value,
         if (copy == NULL) {
             return GW_CONFIG_NO_MEMORY;
         }
+        if ((k->flags & F_SECRET) && *str_slot(cfg, k) != NULL) {
+            OPENSSL_cleanse(*str_slot(cfg, k), strlen(*str_slot(cfg, k)));
+        }
         free(*str_slot(cfg, k));
         *str_slot(cfg, k) = copy;
         return GW_CONFIG_OK;
@@ -259,8 +264,20 @@ load_env_file(struct gw_config *cfg, const struct key *k, const char *path,
         text[--len] = '\0';
     }
     rc = set_value(cfg, k, text, err, err_len);
+    OPENSSL_cleanse(text, len);
     free(text);
     return rc;
+}
+
+/* auth.hs_secret has its own auth.hs_secret_file key, whose variable is
+ * GW_AUTH_HS_SECRET_FILE: that key reads the file, not the _FILE form. */
+static bool
+has_file_key(const struct key *k)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s_file", k->name);
+    return find_key(name) != NULL;
 }
 
 static enum gw_config_result
@@ -276,7 +293,7 @@ load_env(struct gw_config *cfg, char *err, size_t err_len)
         v = getenv(name);
         if (v != NULL) {
             rc = set_value(cfg, &keys[i], v, err, err_len);
-        } else if (keys[i].flags & F_SECRET) {
+        } else if ((keys[i].flags & F_SECRET) && !has_file_key(&keys[i])) {
             snprintf(file_name, sizeof(file_name), "%s_FILE", name);
             v = getenv(file_name);
             if (v != NULL) {
@@ -432,7 +449,7 @@ gw_config_free(struct gw_config *cfg)
         }
         char *s = *str_slot(cfg, &keys[i]);
         if (s != NULL && (keys[i].flags & F_SECRET)) {
-            memset(s, 0, strlen(s));
+            OPENSSL_cleanse(s, strlen(s));
         }
         free(s);
     }

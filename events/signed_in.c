@@ -166,8 +166,8 @@ finish(const struct gw_event_mapping *map, struct json_object *event,
 
 /* event_name, user_id, timestamp, properties, context: in this order. */
 static struct json_object *
-new_event(const char *user_id, int64_t ts_ms, struct json_object *props,
-          struct json_object *context)
+new_event(const char *name, const char *user_id, int64_t ts_ms,
+          struct json_object *props, struct json_object *context)
 {
     struct json_object *event = json_object_new_object();
     char ts[GW_TIMESTAMP_LEN];
@@ -176,7 +176,7 @@ new_event(const char *user_id, int64_t ts_ms, struct json_object *props,
         return NULL;
     }
     if (!gw_timestamp_format(ts_ms, ts) ||
-        !add_string(event, "event_name", EVENT_NAME) ||
+        !add_string(event, "event_name", name) ||
         !add_string(event, "user_id", user_id) ||
         !add_string(event, "timestamp", ts) ||
         !add_shared(event, "properties", props) ||
@@ -326,7 +326,8 @@ gw_signed_in_from_claims(const struct gw_event_mapping *map,
     if (body != NULL) {
         rc = body_check(body, err);
         if (rc == GW_EVENT_OK &&
-            json_object_object_get_ex(body, "timestamp", &v)) {
+            json_object_object_get_ex(body, "timestamp", &v) &&
+            !json_object_is_type(v, json_type_null)) {
             rc = parse_time(v, "timestamp", &ts_ms, err);
         }
         if (rc != GW_EVENT_OK) {
@@ -341,7 +342,8 @@ gw_signed_in_from_claims(const struct gw_event_mapping *map,
         goto out;
     }
     rc = GW_EVENT_NO_MEMORY;
-    event = new_event(sub != NULL ? sub : "", ts_ms, props, context);
+    event = new_event(EVENT_NAME, sub != NULL ? sub : "", ts_ms, props,
+                      context);
     if (event == NULL) {
         goto out;
     }
@@ -419,7 +421,7 @@ pick_one(const char *a, const char *b, const char *field, const char **out,
 
 static enum gw_event_result
 track_name(const struct gw_event_mapping *map, struct json_object *item,
-           struct gw_event_error *err)
+           const char **name_out, struct gw_event_error *err)
 {
     const char *a, *b, *name;
     enum gw_event_result rc;
@@ -440,6 +442,7 @@ track_name(const struct gw_event_mapping *map, struct json_object *item,
     }
     for (size_t i = 0; i < map->event_name_count; i++) {
         if (strcmp(map->event_names[i], name) == 0) {
+            *name_out = name;
             return GW_EVENT_OK;
         }
     }
@@ -557,6 +560,11 @@ sender_id(const struct gw_event_mapping *map, struct json_object *event,
     if (!json_object_object_get_ex(holder, map->id_key, &v)) {
         return GW_EVENT_OK;
     }
+    if (json_object_is_type(v, json_type_null)) {
+        /* null is "not given", as everywhere: the id is derived. */
+        json_object_object_del(holder, map->id_key);
+        return GW_EVENT_OK;
+    }
     snprintf(field, sizeof(field), "%s%s%s",
              map->id_container ? map->id_container : "",
              map->id_container ? "." : "", map->id_key);
@@ -572,7 +580,7 @@ sender_id(const struct gw_event_mapping *map, struct json_object *event,
 
 static enum gw_event_result
 track_fields(const struct gw_event_mapping *map, struct json_object *item,
-             int64_t *ts_ms, const char **user_id,
+             int64_t *ts_ms, const char **name, const char **user_id,
              struct gw_event_error *err)
 {
     struct json_object *v;
@@ -580,7 +588,7 @@ track_fields(const struct gw_event_mapping *map, struct json_object *item,
 
     rc = track_check_members(item, err);
     if (rc == GW_EVENT_OK) {
-        rc = track_name(map, item, err);
+        rc = track_name(map, item, name, err);
     }
     if (rc == GW_EVENT_OK) {
         rc = optional_string(item, "user_id", "user_id", user_id, err);
@@ -606,7 +614,7 @@ gw_signed_in_from_track(const struct gw_event_mapping *map,
 {
     struct json_object *props = NULL, *context = NULL, *event = NULL;
     struct json_object *src_props, *src_context;
-    const char *user_id = NULL, *text;
+    const char *name = NULL, *user_id = NULL, *text;
     int64_t ts_ms = receive_ms;
     size_t len;
     enum gw_event_result rc;
@@ -616,7 +624,7 @@ gw_signed_in_from_track(const struct gw_event_mapping *map,
         return fail(err, GW_EVENT_INVALID_BODY, "", NULL,
                     "each event must be a JSON object");
     }
-    rc = track_fields(map, item, &ts_ms, &user_id, err);
+    rc = track_fields(map, item, &ts_ms, &name, &user_id, err);
     if (rc == GW_EVENT_OK) {
         rc = object_member(item, "properties", &src_props, err);
     }
@@ -640,7 +648,7 @@ gw_signed_in_from_track(const struct gw_event_mapping *map,
         goto out;
     }
     rc = GW_EVENT_NO_MEMORY;
-    event = new_event(user_id, ts_ms, props, context);
+    event = new_event(name, user_id, ts_ms, props, context);
     if (event == NULL) {
         goto out;
     }

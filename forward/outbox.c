@@ -13,6 +13,7 @@ struct gw_outbox {
     pthread_cond_t readable;
     char **ring;
     size_t cap, head, count;
+    size_t wake_at; /* the taker sleeps until count reaches this; 0: awake */
     bool closed;
 };
 
@@ -70,7 +71,11 @@ gw_outbox_push(struct gw_outbox *ob, char **events, size_t n)
             events[i] = NULL;
             ob->count++;
         }
-        pthread_cond_signal(&ob->readable);
+        /* Waking the taker for every event would cost a context switch per
+         * request: only when its batch is full, or it waits for a first. */
+        if (ob->wake_at != 0 && ob->count >= ob->wake_at) {
+            pthread_cond_signal(&ob->readable);
+        }
     }
     pthread_mutex_unlock(&ob->mu);
     return rc;
@@ -96,15 +101,18 @@ gw_outbox_take(struct gw_outbox *ob, char **out, size_t max,
     size_t n = 0;
 
     pthread_mutex_lock(&ob->mu);
+    ob->wake_at = 1;
     while (ob->count == 0 && !ob->closed) {
         pthread_cond_wait(&ob->readable, &ob->mu);
     }
     /* A batch waits a little to fill: fewer, larger upstream requests. */
-    deadline_after(&deadline, fill_wait_ms);
+    deadline_after(&deadline, fill_wait_ms > 0 ? fill_wait_ms : 0);
+    ob->wake_at = max;
     while (ob->count < max && !ob->closed &&
            pthread_cond_timedwait(&ob->readable, &ob->mu, &deadline) !=
                ETIMEDOUT) {
     }
+    ob->wake_at = 0;
     while (n < max && ob->count > 0) {
         out[n++] = ob->ring[ob->head];
         ob->ring[ob->head] = NULL;

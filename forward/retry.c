@@ -31,10 +31,13 @@ gw_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms)
     uint64_t r = 0;
 
     for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++) {
-        ceiling *= 2;
+        ceiling = ceiling > cap_ms / 2 ? cap_ms : ceiling * 2;
     }
     if (ceiling > cap_ms) {
         ceiling = cap_ms;
+    }
+    if (ceiling == INT64_MAX) {
+        ceiling--; /* room for the + 1 below */
     }
     /* Full jitter: replicas retrying together spread out instead of
      * hitting a recovering upstream in step. */

@@ -550,10 +550,11 @@ gw_server_start(const struct gw_server_config *cfg,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        /* Slow clients are cut after 30 s idle; headers (with a 16 KiB
-         * token) fit in the per-connection pool. */
+        /* Slow clients are cut after 30 s idle. The per-connection pool
+         * holds the headers (a 16 KiB token fits); the library wipes it
+         * for every request, so it is kept at 32 KiB, not more. */
         MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
         MHD_OPTION_CONNECTION_LIMIT, 8192u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         1024u, MHD_OPTION_END);
     if (srv->daemon == NULL) {

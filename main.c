@@ -11,16 +11,21 @@
 #include <curl/curl.h>
 
 #include "auth/devkeys.h"
+#include "cli/dlq.h"
 #include "cli/mint.h"
 #include "common/clock.h"
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "config/config.h"
+#include "forward/forward.h"
 #include "handlers/env.h"
+#include "handlers/webhook.h"
 
 #define ERR_LEN 256
-#define KEY_FILE_MAX (1024 * 1024)
+#define KEY_FILE_MAX ((size_t)1024 * 1024)
+/* How long SIGTERM waits for requests under way before closing. */
+#define SERVER_DRAIN_MS 5000
 
 /* Comma lists from the configuration, split once at start-up. */
 struct lists {
@@ -36,6 +41,7 @@ usage(FILE *out)
             "tokens) and forwards\nsigned_in events to a Track API.\n\n"
             "usage: signin-gateway [--config FILE] [--<setting> VALUE ...]\n"
             "       signin-gateway mint-token --help\n"
+            "       signin-gateway dlq list|replay [--id ID] [settings]\n"
             "       signin-gateway --version | --help\n\n",
             GW_VERSION);
     gw_config_print_help(out);
@@ -257,8 +263,44 @@ setup_mapping(const struct gw_config *cfg, struct lists *l,
     return true;
 }
 
+static struct gw_spool *
+setup_spool(const struct gw_config *cfg, char *err)
+{
+    struct gw_spool_config sc = {
+        .path = cfg->spool_path,
+        .max_bytes = cfg->spool_max_bytes,
+        .dedup_window_ms = cfg->dedup_window_s * 1000,
+    };
+    struct gw_spool *sp;
+    char dir[PATH_MAX], *slash;
+    int e;
+
+    (void)gw_durability_parse(cfg->spool_durability, &sc.durability);
+    snprintf(dir, sizeof(dir), "%s", cfg->spool_path);
+    slash = strrchr(dir, '/');
+    if (sc.durability != GW_DURABILITY_OFF && slash != NULL && slash != dir) {
+        *slash = '\0';
+        e = gw_file_mkdirs(dir, 0750);
+        if (e != 0) {
+            snprintf(err, ERR_LEN, "spool folder %.200s: %s", dir,
+                     strerror(e));
+            return NULL;
+        }
+    }
+    sp = gw_spool_open(&sc, err, ERR_LEN);
+    if (sp != NULL) {
+        gw_log(GW_LOG_INFO, "main", "spool_open",
+               GW_F_STR("path", sc.durability == GW_DURABILITY_OFF
+                                    ? NULL
+                                    : cfg->spool_path),
+               GW_F_STR("durability", cfg->spool_durability),
+               GW_F_INT("waiting", gw_spool_depth(sp)), GW_F_END);
+    }
+    return sp;
+}
+
 static struct gw_forward *
-setup_forward(const struct gw_config *cfg, char *err)
+setup_forward(const struct gw_config *cfg, struct gw_spool *spool, char *err)
 {
     struct gw_forward_config fc = {
         .sender = {.url = cfg->upstream_url,
@@ -270,7 +312,6 @@ setup_forward(const struct gw_config *cfg, char *err)
         .batch_ms = cfg->upstream_batch_ms,
         .retry_base_ms = cfg->upstream_retry_base_ms,
         .retry_max_ms = cfg->upstream_retry_max_ms,
-        .queue_max_events = (size_t)cfg->upstream_queue_max_events,
     };
     struct gw_forward *fwd;
     int e;
@@ -283,7 +324,7 @@ setup_forward(const struct gw_config *cfg, char *err)
             return NULL;
         }
     }
-    fwd = gw_forward_new(&fc, err, ERR_LEN);
+    fwd = gw_forward_new(&fc, spool, err, ERR_LEN);
     if (fwd != NULL && !gw_forward_start(fwd)) {
         snprintf(err, ERR_LEN, "cannot start the forwarder thread");
         gw_forward_free(fwd);
@@ -321,10 +362,11 @@ wait_for_stop(const sigset_t *signals)
 
 static int
 serve(struct gw_config *cfg, struct gw_handler_env *env,
-      const sigset_t *signals)
+      struct gw_forward *fwd, const sigset_t *signals)
 {
     struct gw_route routes[] = {gw_signin_route(env), gw_track_route(env),
-                                gw_health_route(env), gw_metrics_route(env)};
+                                gw_health_route(env), gw_metrics_route(env),
+                                gw_webhook_route(env)};
     struct gw_server_config sc = {
         .host = cfg->listen_host,
         .port = (unsigned)cfg->listen_port,
@@ -334,7 +376,7 @@ serve(struct gw_config *cfg, struct gw_handler_env *env,
     };
     struct gw_server *srv;
     char err[ERR_LEN];
-    size_t left;
+    int64_t left;
     int sig;
 
     srv = gw_server_start(&sc, routes, sizeof(routes) / sizeof(routes[0]),
@@ -351,14 +393,19 @@ serve(struct gw_config *cfg, struct gw_handler_env *env,
     sig = wait_for_stop(signals);
     gw_log(GW_LOG_INFO, "main", "stopping", GW_F_INT("signal", sig),
            GW_F_END);
+    /* No new connections; what is under way is answered; then the
+     * upstream gets until the deadline; the rest waits in the spool. */
     gw_server_quiesce(srv);
-    gw_server_stop(srv);
-    left = gw_forward_stop(env->forward, cfg->upstream_shutdown_ms);
+    gw_server_stop(srv, SERVER_DRAIN_MS);
+    left = gw_forward_stop(fwd, cfg->upstream_shutdown_ms);
     if (left > 0) {
-        gw_log(GW_LOG_ERROR, "main", "events_lost_at_shutdown",
-               GW_F_INT("events", left),
-               GW_F_STR("message", "the upstream did not take them before "
-                                   "upstream.shutdown_ms"),
+        gw_log(strcmp(cfg->spool_durability, "off") == 0 ? GW_LOG_ERROR
+                                                         : GW_LOG_INFO,
+               "main", "events_left_in_spool", GW_F_INT("events", left),
+               GW_F_STR("message",
+                        strcmp(cfg->spool_durability, "off") == 0
+                            ? "spool.durability is off: they are lost"
+                            : "they are sent after the next start"),
                GW_F_END);
     }
     gw_log(GW_LOG_INFO, "main", "stopped", GW_F_END);
@@ -369,6 +416,7 @@ static int
 run(struct gw_config *cfg, const sigset_t *signals)
 {
     struct gw_handler_env env = {0};
+    struct gw_forward *fwd = NULL;
     struct lists lists = {0};
     enum gw_log_level level;
     char err[ERR_LEN] = "";
@@ -380,8 +428,13 @@ run(struct gw_config *cfg, const sigset_t *signals)
     }
     gw_log_set_level(level);
     gw_config_log(cfg);
+    env.webhooks = gw_webhook_env_load(cfg, cfg->auth_leeway_s, err, ERR_LEN);
+    if (env.webhooks == NULL) {
+        goto out;
+    }
+    /* A webhook secret is a configured key too: no development keys. */
     if (!has_key_source(&cfg->auth) && !has_key_source(&cfg->backend) &&
-        !use_dev_keys(cfg, err)) {
+        !gw_webhook_env_any(env.webhooks) && !use_dev_keys(cfg, err)) {
         goto out;
     }
     if (!load_keys("auth", &cfg->auth, cfg->auth_leeway_s, &env.user_keys,
@@ -392,19 +445,25 @@ run(struct gw_config *cfg, const sigset_t *signals)
         goto out;
     }
     rc = 1;
-    env.forward = setup_forward(cfg, err);
-    if (env.forward == NULL) {
+    env.spool = setup_spool(cfg, err);
+    if (env.spool == NULL) {
         goto out;
     }
-    rc = serve(cfg, &env, signals);
+    fwd = setup_forward(cfg, env.spool, err);
+    if (fwd == NULL) {
+        goto out;
+    }
+    rc = serve(cfg, &env, fwd, signals);
 out:
     if (err[0] != '\0') {
         gw_log(GW_LOG_ERROR, "main", "start_failed", GW_F_STR("error", err),
                GW_F_END);
     }
-    gw_forward_free(env.forward);
+    gw_forward_free(fwd);
+    gw_spool_close(env.spool);
     gw_keyset_clear(&env.user_keys);
     gw_keyset_clear(&env.backend_keys);
+    gw_webhook_env_free(env.webhooks);
     free_list(lists.subjects, lists.subject_count);
     free_list(lists.names, lists.name_count);
     free_list(lists.events, lists.event_count);
@@ -421,6 +480,9 @@ main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "mint-token") == 0) {
         return gw_mint_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "dlq") == 0) {
+        return gw_dlq_main(argc - 1, argv + 1);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
                      strcmp(argv[1], "-h") == 0)) {

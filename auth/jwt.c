@@ -405,12 +405,12 @@ check_times(struct json_object *claims, const struct gw_jwt_policy *policy,
         !read_number(claims, "iat", &has_iat, &iat)) {
         return GW_JWT_MALFORMED;
     }
-    if (!has_exp) {
+    if (!has_exp && !(policy->flags & GW_JWT_F_EXP_OPTIONAL)) {
         out->missing_claim = "exp";
         return GW_JWT_MISSING_CLAIM;
     }
     /* RFC 7519 4.1.4: the current time must be before exp. */
-    if (now >= exp + leeway) {
+    if (has_exp && now >= exp + leeway) {
         return GW_JWT_EXPIRED;
     }
     if ((has_nbf && nbf > now + leeway) || (has_iat && iat > now + leeway)) {
@@ -438,6 +438,9 @@ check_claims(struct json_object *claims, const struct gw_jwt_policy *policy,
     }
     if (policy->aud != NULL && !audience_matches(claims, policy->aud)) {
         return GW_JWT_WRONG_AUDIENCE;
+    }
+    if (policy->flags & GW_JWT_F_SUB_OPTIONAL) {
+        return GW_JWT_OK;
     }
     if (!json_object_object_get_ex(claims, "sub", &v) ||
         !json_object_is_type(v, json_type_string) ||

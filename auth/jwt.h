@@ -31,7 +31,14 @@ struct gw_jwt_policy {
     const char *iss;     /* NULL: any issuer */
     const char *aud;     /* NULL: any audience */
     int64_t leeway_s;    /* for exp, nbf and iat */
+    unsigned flags;      /* GW_JWT_F_*; 0: users' ID-token rules */
 };
+
+/* Signatures that only bind a request body (FusionAuth's webhook JWS) carry
+ * neither exp nor sub: these flags make the two optional; when present they
+ * are still checked. */
+#define GW_JWT_F_EXP_OPTIONAL 1u
+#define GW_JWT_F_SUB_OPTIONAL 2u
 
 /* Longest token accepted; real ID tokens are a few KiB. */
 #define GW_JWT_MAX_LEN 16384

@@ -11,6 +11,8 @@ harness=${SHARED_BENCH:-$root/../shared/bench}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target signin-gateway >/dev/null
 
+# The access log is off in these runs: one JSON line per request is a cost
+# of its own (measure it by setting GATEWAY2_CMD with GW_LOG_ACCESS=true).
 # Users' keys and the backend's are configured apart, as in production; the
 # harness signs both kinds of token with its one HS256 secret.
 common="env GW_LISTEN_HOST={host} GW_LISTEN_PORT={port}
@@ -22,13 +24,16 @@ common="env GW_LISTEN_HOST={host} GW_LISTEN_PORT={port}
   GW_UPSTREAM_BATCH_MAX={batch_max} GW_UPSTREAM_BATCH_MS={batch_ms}
   GW_DATA_DIR={workdir}"
 
-export GATEWAY_NAME=${GATEWAY_NAME:-"signin-gateway (C), access log off"}
-export GATEWAY_CMD=${GATEWAY_CMD:-"$common GW_LOG_ACCESS=false $root/build/signin-gateway"}
-# Duplicates are not collapsed yet (see README, Known limits).
-export GATEWAY_DEDUPES=${GATEWAY_DEDUPES:-0}
-if [ -z "${GATEWAY2_CMD+x}" ] && [ "${BENCH_ACCESS_LOG:-1}" = 1 ]; then
-    export GATEWAY2_NAME="signin-gateway (C), access log on"
-    export GATEWAY2_CMD="$common GW_LOG_ACCESS=true $root/build/signin-gateway"
-    export GATEWAY2_DEDUPES=$GATEWAY_DEDUPES
+gw="GW_LOG_ACCESS=false $root/build/signin-gateway"
+# Three durability levels side by side, each with a fresh {workdir}.
+export GATEWAY_NAME=${GATEWAY_NAME:-"gateway, durability off (memory)"}
+export GATEWAY_CMD=${GATEWAY_CMD:-"$common GW_SPOOL_DURABILITY=off $gw"}
+if [ -z "${GATEWAY2_CMD+x}" ]; then
+    export GATEWAY2_NAME="gateway, durability crash (WAL)"
+    export GATEWAY2_CMD="$common GW_SPOOL_DURABILITY=crash $gw"
+fi
+if [ -z "${GATEWAY3_CMD+x}" ]; then
+    export GATEWAY3_NAME="gateway, durability power (fsync)"
+    export GATEWAY3_CMD="$common GW_SPOOL_DURABILITY=power $gw"
 fi
 exec "$harness/run.sh" "$@"

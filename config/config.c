@@ -90,10 +90,81 @@ static const struct key keys[] = {
         100000000, "events held before 503 queue_full"),
     INT("upstream.shutdown_ms", upstream_shutdown_ms, "10000", 0, 600000,
         "flush deadline on SIGTERM"),
+    STR("spool.path", spool_path, "", 0,
+        "the durable queue (default <data.dir>/spool.db)"),
+    STR("spool.durability", spool_durability, "crash", 0,
+        "off (memory), crash (survives a crash) or power (fsync)"),
+    INT("spool.max_bytes", spool_max_bytes, "1073741824", 1024,
+        1L << 40, "events waiting, in bytes, before 503 spool_full"),
+    INT("dedup.window_s", dedup_window_s, "86400", 0, 30L * 86400,
+        "an event id seen within this window is not sent again"),
     STR("output.file", output_file, "", 0,
         "NDJSON output without upstream (default <data.dir>/events.ndjson)"),
     STR("event.id_field", event_id_field, "properties.message_id", 0,
         "where the event id travels; empty: not sent"),
+    STR("webhooks.auth0.authorization", webhooks.auth0_authorization, "",
+        F_SECRET, "Auth0 log stream: its exact Authorization value"),
+    STR("webhooks.okta.authorization", webhooks.okta_authorization, "",
+        F_SECRET, "Okta event hook: its exact Authorization value"),
+    STR("webhooks.clerk.secret", webhooks.clerk_secret, "", F_SECRET,
+        "Clerk (Svix) signing secret, whsec_..."),
+    INT("webhooks.clerk.tolerance_s", webhooks.clerk_tolerance_s, "300", 1,
+        86400, "Clerk: accepted svix-timestamp skew, either side"),
+    STR("webhooks.workos.secret", webhooks.workos_secret, "", F_SECRET,
+        "WorkOS webhook secret"),
+    INT("webhooks.workos.tolerance_s", webhooks.workos_tolerance_s, "180", 1,
+        86400, "WorkOS: accepted WorkOS-Signature t= skew, either side"),
+    STR("webhooks.supabase.secret", webhooks.supabase_secret, "", F_SECRET,
+        "Supabase auth hook secret, v1,whsec_..."),
+    INT("webhooks.supabase.tolerance_s", webhooks.supabase_tolerance_s, "300",
+        1, 86400, "Supabase: accepted webhook-timestamp skew, either side"),
+    STR("webhooks.firebase.jwks_file", webhooks.firebase_jwks_file, "", 0,
+        "Firebase blocking functions: Google's signing keys, JWKS file"),
+    STR("webhooks.firebase.project_id", webhooks.firebase_project_id, "", 0,
+        "Firebase project id (iss https://securetoken.google.com/<id>)"),
+    STR("webhooks.firebase.audience", webhooks.firebase_audience, "", 0,
+        "Firebase: the function URL registered (the token's aud)"),
+    STR("webhooks.keycloak.secret", webhooks.keycloak_secret, "", F_SECRET,
+        "Keycloak ext-event-http sharedSecret"),
+    STR("webhooks.logto.secret", webhooks.logto_secret, "", F_SECRET,
+        "Logto webhook signing key"),
+    STR("webhooks.fusionauth.jwks_file", webhooks.fusionauth_jwks_file, "",
+        0, "FusionAuth webhook signing keys, JWKS file"),
+    STR("webhooks.fusionauth.hmac_secret", webhooks.fusionauth_hmac_secret,
+        "", F_SECRET, "FusionAuth HMAC signing key (its text is the key)"),
+    STR("webhooks.fusionauth.hmac_kid", webhooks.fusionauth_hmac_kid, "", 0,
+        "kid of that FusionAuth HMAC key"),
+    STR("webhooks.custom.secret", webhooks.custom_secret, "", F_SECRET,
+        "custom provider: HMAC-SHA256 key of the body signature"),
+    STR("webhooks.custom.signature_header", webhooks.custom_signature_header,
+        "", 0, "custom provider: header carrying the signature"),
+    STR("webhooks.custom.signature_encoding",
+        webhooks.custom_signature_encoding, "hex", 0,
+        "custom provider: hex or base64"),
+    STR("webhooks.custom.signature_prefix", webhooks.custom_signature_prefix,
+        "", 0, "custom provider: text before the signature, e.g. sha256="),
+    STR("webhooks.custom.event_type_path", webhooks.custom_event_type_path,
+        "", 0, "custom provider: JSON path of the event type (unset: all)"),
+    STR("webhooks.custom.event_types", webhooks.custom_event_types, "", 0,
+        "custom provider: event types that are sign-ins, comma list"),
+    STR("webhooks.custom.user_id_path", webhooks.custom_user_id_path, "", 0,
+        "custom provider: JSON path of the user id (required)"),
+    STR("webhooks.custom.email_path", webhooks.custom_email_path, "", 0,
+        "custom provider: JSON path of the email"),
+    STR("webhooks.custom.user_name_path", webhooks.custom_user_name_path, "",
+        0, "custom provider: JSON path of the user's name"),
+    STR("webhooks.custom.group_id_path", webhooks.custom_group_id_path, "",
+        0, "custom provider: JSON path of the account (group) id"),
+    STR("webhooks.custom.timestamp_path", webhooks.custom_timestamp_path, "",
+        0, "custom provider: JSON path of the sign-in time"),
+    STR("webhooks.custom.timestamp_unit", webhooks.custom_timestamp_unit, "s",
+        0, "custom provider: s or ms, for numeric times"),
+    STR("webhooks.custom.delivery_id_path", webhooks.custom_delivery_id_path,
+        "", 0, "custom provider: JSON path of the delivery id"),
+    STR("webhooks.custom.session_id_path", webhooks.custom_session_id_path,
+        "", 0, "custom provider: JSON path of the session id"),
+    INT("webhooks.max_events", webhooks.max_events, "500", 1, 100000,
+        "most elements in one webhook batch (413 above)"),
     STR("log.level", log_level, "info", 0, "error, warn, info or debug"),
     {"log.access", KEY_BOOL, OFF(log_access), "true", 0, 0, 0,
      "one access line per request"},
@@ -388,6 +459,20 @@ check(struct gw_config *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "upstream.url: must start with http:// or "
                  "https://");
         return GW_CONFIG_BAD_VALUE;
+    }
+    if (strcmp(cfg->spool_durability, "off") != 0 &&
+        strcmp(cfg->spool_durability, "crash") != 0 &&
+        strcmp(cfg->spool_durability, "power") != 0) {
+        snprintf(err, err_len, "spool.durability: off, crash or power");
+        return GW_CONFIG_BAD_VALUE;
+    }
+    if (cfg->spool_path[0] == '\0') {
+        snprintf(path, sizeof(path), "%s/spool.db", cfg->data_dir);
+        free(cfg->spool_path);
+        cfg->spool_path = strdup(path);
+        if (cfg->spool_path == NULL) {
+            return GW_CONFIG_NO_MEMORY;
+        }
     }
     if (cfg->output_file[0] == '\0') {
         snprintf(path, sizeof(path), "%s/events.ndjson", cfg->data_dir);

@@ -18,6 +18,42 @@ struct gw_keys_config {
     char *algs;
 };
 
+/* Identity providers' webhooks (/v1/webhooks/<provider>); an empty secret
+ * or key leaves that provider off (404 not_configured). */
+struct gw_webhooks_config {
+    char *auth0_authorization;    /* SECRET */
+    char *okta_authorization;     /* SECRET */
+    char *clerk_secret;           /* SECRET */
+    long clerk_tolerance_s;
+    char *workos_secret;          /* SECRET */
+    long workos_tolerance_s;
+    char *supabase_secret;        /* SECRET */
+    long supabase_tolerance_s;
+    char *firebase_jwks_file;
+    char *firebase_project_id;
+    char *firebase_audience;
+    char *keycloak_secret;        /* SECRET */
+    char *logto_secret;           /* SECRET */
+    char *fusionauth_jwks_file;
+    char *fusionauth_hmac_secret; /* SECRET */
+    char *fusionauth_hmac_kid;
+    char *custom_secret;          /* SECRET */
+    char *custom_signature_header;
+    char *custom_signature_encoding;
+    char *custom_signature_prefix;
+    char *custom_event_type_path;
+    char *custom_event_types;
+    char *custom_user_id_path;
+    char *custom_email_path;
+    char *custom_user_name_path;
+    char *custom_group_id_path;
+    char *custom_timestamp_path;
+    char *custom_timestamp_unit;
+    char *custom_delivery_id_path;
+    char *custom_session_id_path;
+    long max_events;
+};
+
 struct gw_config {
     char *listen_host;
     long listen_port;
@@ -47,8 +83,14 @@ struct gw_config {
     long upstream_queue_max_events;
     long upstream_shutdown_ms;
 
+    char *spool_path;
+    char *spool_durability;
+    long spool_max_bytes;
+    long dedup_window_s;
+
     char *output_file;
     char *event_id_field;
+    struct gw_webhooks_config webhooks;
     char *log_level;
     bool log_access;
 };

@@ -1,24 +1,25 @@
-/* forward/forward.c: accepted events to the upstream, batched and retried
- * by one background thread. */
+/* forward/forward.c: events from the spool to the upstream, batched and
+ * retried by one background thread; removed only after a 2xx. */
 #include "forward/forward.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "forward/outbox.h"
 #include "forward/retry.h"
 #include "metrics/metrics.h"
 
+/* How long one look at the spool may sleep, so that stop is noticed. */
+#define IDLE_WAIT_MS 200
+
+enum outcome { DELIVERED, ABANDONED };
+
 struct gw_forward {
     struct gw_forward_config cfg;
-    struct gw_outbox *outbox;
+    struct gw_spool *spool;
     struct gw_sender *sender;
     pthread_t thread;
     bool started;
@@ -28,12 +29,11 @@ struct gw_forward {
     pthread_cond_t wake;
     bool stopping;
     int64_t deadline_mono_ms; /* meaningful once stopping */
-    atomic_size_t lost;
 };
 
 struct gw_forward *
-gw_forward_new(const struct gw_forward_config *cfg, char *err,
-               size_t err_len)
+gw_forward_new(const struct gw_forward_config *cfg, struct gw_spool *spool,
+               char *err, size_t err_len)
 {
     struct gw_forward *fwd = calloc(1, sizeof(*fwd));
     pthread_condattr_t attr;
@@ -43,15 +43,9 @@ gw_forward_new(const struct gw_forward_config *cfg, char *err,
         return NULL;
     }
     fwd->cfg = *cfg;
-    fwd->outbox = gw_outbox_new(cfg->queue_max_events);
-    if (fwd->outbox == NULL) {
-        snprintf(err, err_len, "out of memory for the queue");
-        free(fwd);
-        return NULL;
-    }
+    fwd->spool = spool;
     fwd->sender = gw_sender_new(&cfg->sender, err, err_len);
     if (fwd->sender == NULL) {
-        gw_outbox_free(fwd->outbox);
         free(fwd);
         return NULL;
     }
@@ -93,15 +87,14 @@ pause_ms(struct gw_forward *fwd, int64_t ms)
     return in_time;
 }
 
-static bool
-past_deadline(struct gw_forward *fwd)
+static void
+read_stop(struct gw_forward *fwd, bool *stopping, bool *past_deadline)
 {
-    bool past;
-
     pthread_mutex_lock(&fwd->mu);
-    past = fwd->stopping && gw_clock_mono_ms() >= fwd->deadline_mono_ms;
+    *stopping = fwd->stopping;
+    *past_deadline = fwd->stopping &&
+                     gw_clock_mono_ms() >= fwd->deadline_mono_ms;
     pthread_mutex_unlock(&fwd->mu);
-    return past;
 }
 
 static int64_t
@@ -127,6 +120,10 @@ log_attempt(enum gw_retry_kind kind, const struct gw_send_result *res,
             size_t n, int64_t wait_ms)
 {
     if (kind == GW_RETRY_HOLD) {
+        /* Our key or URL is wrong: nothing is discarded, a person must
+         * act, so this is an error each time (at most every retry_max). */
+        gw_metrics_add("signin_gateway_upstream_key_refused_total", NULL,
+                       NULL, 1);
         gw_log(GW_LOG_ERROR, "forward", "upstream_refused_key",
                GW_F_INT("status", res->status), GW_F_INT("events", n),
                GW_F_INT("retry_in_ms", wait_ms),
@@ -140,50 +137,71 @@ log_attempt(enum gw_retry_kind kind, const struct gw_send_result *res,
            GW_F_INT("events", n), GW_F_INT("retry_in_ms", wait_ms), GW_F_END);
 }
 
-/* Sends one batch until it is delivered, refused for good, or shutdown's
- * deadline passes. */
-static void
-deliver(struct gw_forward *fwd, char **batch, size_t n)
+static enum outcome deliver(struct gw_forward *fwd, struct gw_spool_row *rows,
+                            size_t n);
+
+/* A batch refused for good: try its events one by one, so that only the
+ * ones the upstream refuses go to the dead-letter table. */
+static enum outcome
+isolate(struct gw_forward *fwd, struct gw_spool_row *rows, size_t n,
+        const struct gw_send_result *res)
+{
+    if (n == 1) {
+        gw_spool_bury(fwd->spool, rows, res->status, res->answer);
+        gw_metrics_add("signin_gateway_events_dead_lettered_total", NULL,
+                       NULL, 1);
+        gw_log(GW_LOG_ERROR, "forward", "event_dead_lettered",
+               GW_F_INT("status", res->status), GW_F_STR("id", rows[0].id),
+               GW_F_END);
+        return DELIVERED;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (deliver(fwd, rows + i, 1) == ABANDONED) {
+            return ABANDONED;
+        }
+    }
+    return DELIVERED;
+}
+
+/* Sends rows until they are delivered or buried, or shutdown's deadline
+ * passes (ABANDONED: they stay in the spool). */
+static enum outcome
+deliver(struct gw_forward *fwd, struct gw_spool_row *rows, size_t n)
 {
     struct gw_send_result res;
+    char *json[n];
     unsigned attempt = 0;
     int64_t started = gw_clock_mono_ms();
 
+    for (size_t i = 0; i < n; i++) {
+        json[i] = rows[i].json;
+    }
     for (;;) {
         enum gw_retry_kind kind;
         int64_t wait;
 
-        gw_sender_send(fwd->sender, batch, n, &res);
+        gw_sender_send(fwd->sender, json, n, &res);
         kind = gw_retry_classify(res.status);
         gw_metrics_add("signin_gateway_upstream_requests_total", "outcome",
                        kind == GW_RETRY_DELIVERED ? "delivered" : "failed",
                        1);
         if (kind == GW_RETRY_DELIVERED) {
+            gw_spool_remove(fwd->spool, rows, n);
             gw_metrics_add("signin_gateway_events_forwarded_total", NULL,
                            NULL, (int64_t)n);
             gw_log(GW_LOG_DEBUG, "forward", "batch_delivered",
                    GW_F_INT("events", n), GW_F_INT("attempts", attempt + 1),
                    GW_F_INT("ms", gw_clock_mono_ms() - started), GW_F_END);
-            return;
+            return DELIVERED;
         }
         if (kind == GW_RETRY_REFUSED) {
-            /* Limit: without the durable spool there is no dead-letter
-             * table yet; the batch is dropped, logged and counted. */
-            gw_metrics_add("signin_gateway_events_dropped_total", "reason",
-                           "upstream_refused", (int64_t)n);
-            gw_log(GW_LOG_ERROR, "forward", "batch_refused",
-                   GW_F_INT("status", res.status), GW_F_INT("events", n),
-                   GW_F_END);
-            return;
+            return isolate(fwd, rows, n, &res);
         }
         wait = next_wait_ms(fwd, kind, attempt, &res);
         log_attempt(kind, &res, n, wait);
         attempt++;
-        if (past_deadline(fwd) || !pause_ms(fwd, wait)) {
-            atomic_fetch_add(&fwd->lost, n);
-            gw_metrics_add("signin_gateway_events_dropped_total", "reason",
-                           "shutdown", (int64_t)n);
-            return;
+        if (!pause_ms(fwd, wait)) {
+            return ABANDONED;
         }
     }
 }
@@ -192,28 +210,38 @@ static void *
 run(void *arg)
 {
     struct gw_forward *fwd = arg;
-    char **batch = calloc(fwd->cfg.batch_max, sizeof(char *));
-    size_t n;
+    struct gw_spool_row *rows = calloc(fwd->cfg.batch_max, sizeof(*rows));
+    int64_t cursor = 0;
 
-    if (batch == NULL) {
+    if (rows == NULL) {
         gw_log(GW_LOG_ERROR, "forward", "no_memory", GW_F_END);
         return NULL;
     }
-    while ((n = gw_outbox_take(fwd->outbox, batch, fwd->cfg.batch_max,
-                               fwd->cfg.batch_ms)) > 0) {
-        if (past_deadline(fwd)) {
-            atomic_fetch_add(&fwd->lost, n);
-        } else {
-            deliver(fwd, batch, n);
+    for (;;) {
+        bool stopping, past;
+        size_t n;
+
+        read_stop(fwd, &stopping, &past);
+        if (past) {
+            break;
         }
-        for (size_t i = 0; i < n; i++) {
-            free(batch[i]);
-            batch[i] = NULL;
+        n = gw_spool_next(fwd->spool, cursor, fwd->cfg.batch_max,
+                          stopping ? 0 : IDLE_WAIT_MS,
+                          stopping ? 0 : fwd->cfg.batch_ms, rows);
+        if (n == 0) {
+            if (stopping) {
+                break; /* everything delivered */
+            }
+            continue;
         }
-        gw_metrics_set("signin_gateway_queue_events",
-                       (int64_t)gw_outbox_depth(fwd->outbox));
+        if (deliver(fwd, rows, n) == DELIVERED) {
+            cursor = rows[n - 1].seq;
+        }
+        gw_spool_rows_clear(rows, n);
+        gw_metrics_set("signin_gateway_spool_events",
+                       gw_spool_depth(fwd->spool));
     }
-    free(batch);
+    free(rows);
     return NULL;
 }
 
@@ -227,39 +255,20 @@ gw_forward_start(struct gw_forward *fwd)
     return true;
 }
 
-enum gw_forward_result
-gw_forward_submit(struct gw_forward *fwd, char **events, size_t n)
-{
-    switch (gw_outbox_push(fwd->outbox, events, n)) {
-    case GW_OUTBOX_OK:
-        gw_metrics_add("signin_gateway_events_accepted_total", NULL, NULL,
-                       (int64_t)n);
-        return GW_FORWARD_OK;
-    case GW_OUTBOX_FULL:
-        return GW_FORWARD_FULL;
-    case GW_OUTBOX_CLOSED:
-        break;
-    }
-    return GW_FORWARD_STOPPING;
-}
-
-size_t
+int64_t
 gw_forward_stop(struct gw_forward *fwd, int64_t deadline_ms)
 {
-    size_t left;
-
     pthread_mutex_lock(&fwd->mu);
     fwd->stopping = true;
     fwd->deadline_mono_ms = gw_clock_mono_ms() + deadline_ms;
     pthread_cond_broadcast(&fwd->wake);
     pthread_mutex_unlock(&fwd->mu);
-    gw_outbox_close(fwd->outbox);
+    gw_spool_interrupt(fwd->spool);
     if (fwd->started) {
         pthread_join(fwd->thread, NULL);
         fwd->started = false;
     }
-    left = atomic_load(&fwd->lost) + gw_outbox_depth(fwd->outbox);
-    return left;
+    return gw_spool_depth(fwd->spool);
 }
 
 void
@@ -272,7 +281,6 @@ gw_forward_free(struct gw_forward *fwd)
         (void)gw_forward_stop(fwd, 0);
     }
     gw_sender_free(fwd->sender);
-    gw_outbox_free(fwd->outbox);
     pthread_mutex_destroy(&fwd->mu);
     pthread_cond_destroy(&fwd->wake);
     free(fwd);

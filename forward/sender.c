@@ -24,14 +24,24 @@ struct gw_sender {
     char *body;
     size_t body_cap;
     int64_t retry_after_ms;
+    char answer[GW_SEND_ANSWER_MAX];
+    size_t answer_len;
 };
 
+/* Keeps the start of the upstream's answer: a dead letter records why. */
 static size_t
 on_body(char *data, size_t size, size_t n, void *ud)
 {
-    (void)data;
-    (void)ud;
-    return size * n; /* the answer's body is not needed */
+    struct gw_sender *s = ud;
+    size_t len = size * n, room = sizeof(s->answer) - 1 - s->answer_len;
+
+    if (len < room) {
+        room = len;
+    }
+    memcpy(s->answer + s->answer_len, data, room);
+    s->answer_len += room;
+    s->answer[s->answer_len] = '\0';
+    return len;
 }
 
 static size_t
@@ -94,6 +104,7 @@ setup_curl(struct gw_sender *s, const struct gw_sender_config *cfg)
                             "signin-gateway/" GW_VERSION) == CURLE_OK &&
            curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body) ==
                CURLE_OK &&
+           curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s) == CURLE_OK &&
            curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header) ==
                CURLE_OK &&
            curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s) == CURLE_OK &&
@@ -228,6 +239,7 @@ gw_sender_send(struct gw_sender *s, char *const *events, size_t n,
     res->status = 0;
     res->retry_after_ms = -1;
     res->detail[0] = '\0';
+    res->answer[0] = '\0';
     if (!join(s, events, n, gw_sender_is_file(s), &len)) {
         snprintf(res->detail, sizeof(res->detail), "out of memory");
         return;
@@ -237,6 +249,8 @@ gw_sender_send(struct gw_sender *s, char *const *events, size_t n,
         return;
     }
     s->retry_after_ms = -1;
+    s->answer_len = 0;
+    s->answer[0] = '\0';
     if (curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, s->body) != CURLE_OK ||
         curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)len) != CURLE_OK) {
@@ -254,4 +268,5 @@ gw_sender_send(struct gw_sender *s, char *const *events, size_t n,
         res->status = 0;
     }
     res->retry_after_ms = s->retry_after_ms;
+    memcpy(res->answer, s->answer, s->answer_len + 1);
 }

@@ -15,10 +15,13 @@ struct gw_sender_config {
     const char *file_path;
 };
 
+#define GW_SEND_ANSWER_MAX 512
+
 struct gw_send_result {
     long status;           /* HTTP status; 0 = no answer */
     int64_t retry_after_ms; /* -1 when the upstream gave none */
     char detail[128];      /* transport error or file error, for logs */
+    char answer[GW_SEND_ANSWER_MAX]; /* start of the upstream's answer */
 };
 
 struct gw_sender;

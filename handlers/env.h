@@ -1,5 +1,5 @@
 /* handlers/env.h: what the endpoint handlers share: keys, policies, the
- * event mapping and the forwarder. Filled by main.c, read-only after. */
+ * event mapping and the spool. Filled by main.c, read-only after. */
 #ifndef GW_HANDLERS_ENV_H
 #define GW_HANDLERS_ENV_H
 
@@ -9,8 +9,10 @@
 #include "auth/jwt.h"
 #include "auth/keys.h"
 #include "events/signed_in.h"
-#include "forward/forward.h"
+#include "forward/spool.h"
 #include "server/server.h"
+
+struct gw_webhook_env;
 
 struct gw_handler_env {
     struct gw_keyset user_keys;
@@ -20,8 +22,9 @@ struct gw_handler_env {
     const char *const *backend_subjects; /* NULL: any subject */
     size_t backend_subject_count;
     struct gw_event_mapping mapping;
-    struct gw_forward *forward;
+    struct gw_spool *spool;
     size_t track_max_events;
+    struct gw_webhook_env *webhooks; /* handlers/webhook.h; owned by main */
 };
 
 /* One route per endpoint; each handler file exports its own. */
@@ -29,5 +32,6 @@ struct gw_route gw_signin_route(struct gw_handler_env *env);
 struct gw_route gw_track_route(struct gw_handler_env *env);
 struct gw_route gw_health_route(struct gw_handler_env *env);
 struct gw_route gw_metrics_route(struct gw_handler_env *env);
+struct gw_route gw_webhook_route(struct gw_handler_env *env);
 
 #endif

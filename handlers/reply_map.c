@@ -105,20 +105,6 @@ gw_reply_event_error(struct gw_request *req, enum gw_event_result rc,
     gw_reply_json(req, status, obj);
 }
 
-void
-gw_reply_forward_error(struct gw_request *req, enum gw_forward_result rc)
-{
-    gw_reply_header(req, "Retry-After", "1");
-    if (rc == GW_FORWARD_FULL) {
-        gw_reply_refuse(req, 503, "queue_full",
-                        "the gateway is holding as many events as it may; "
-                        "retry later", NULL);
-        return;
-    }
-    gw_reply_refuse(req, 503, "shutting_down",
-                    "the gateway is shutting down; retry", NULL);
-}
-
 bool
 gw_reply_need_bearer(struct gw_request *req, const char **token, size_t *len)
 {

@@ -9,7 +9,6 @@
 
 #include "auth/jwt.h"
 #include "events/signed_in.h"
-#include "forward/forward.h"
 #include "server/server.h"
 
 /* Refuses with a 4xx/5xx JSON error and counts the reason. */
@@ -24,10 +23,6 @@ void gw_reply_token_error(struct gw_request *req, enum gw_jwt_result rc,
 /* 400/422 for an event that did not validate; index < 0: not a batch. */
 void gw_reply_event_error(struct gw_request *req, enum gw_event_result rc,
                           const struct gw_event_error *err, long index);
-
-/* 503 (queue full or stopping) with Retry-After. */
-void gw_reply_forward_error(struct gw_request *req,
-                            enum gw_forward_result rc);
 
 /* Finds the bearer token of the Authorization header (scheme name in any
  * case). Replies 401 missing_token and returns false when there is none. */

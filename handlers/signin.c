@@ -4,27 +4,24 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "handlers/accept.h"
 #include "handlers/env.h"
 #include "handlers/reply_map.h"
 
 static void
-accept_event(struct gw_request *req, struct gw_handler_env *env,
-             struct gw_event *ev)
+reply_accepted(struct gw_request *req, const struct gw_event *events,
+               const bool *duplicate, size_t n, void *ctx)
 {
-    struct json_object *answer;
-    enum gw_forward_result rc;
+    struct json_object *answer = json_object_new_object();
 
-    rc = gw_forward_submit(env->forward, &ev->json, 1);
-    if (rc != GW_FORWARD_OK) {
-        gw_reply_forward_error(req, rc);
-        return;
-    }
-    answer = json_object_new_object();
+    (void)duplicate;
+    (void)n;
+    (void)ctx;
     if (answer != NULL) {
         json_object_object_add(answer, "status",
                                json_object_new_string("accepted"));
         json_object_object_add(answer, "event_id",
-                               json_object_new_string(ev->id));
+                               json_object_new_string(events[0].id));
     }
     gw_reply_json(req, 202, answer);
 }
@@ -68,7 +65,7 @@ handle_signin(struct gw_request *req, void *ctx)
         gw_reply_event_error(req, erc, &err, -1);
         goto out;
     }
-    accept_event(req, env, &ev);
+    gw_accept_events(req, env, &ev, 1, reply_accepted, NULL, NULL);
 out:
     gw_event_clear(&ev);
     json_object_put(body);

@@ -5,25 +5,22 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "handlers/accept.h"
 #include "handlers/env.h"
 #include "handlers/reply_map.h"
 
 struct batch {
-    char **json; /* owned strings until handed to the forwarder */
-    char (*ids)[GW_EVENT_ID_MAX + 1];
+    struct gw_event *events; /* owned until handed to gw_accept_events */
     size_t count;
 };
 
 static void
 batch_free(struct batch *b)
 {
-    if (b->json != NULL) {
-        for (size_t i = 0; i < b->count; i++) {
-            free(b->json[i]);
-        }
+    for (size_t i = 0; b->events != NULL && i < b->count; i++) {
+        gw_event_clear(&b->events[i]);
     }
-    free(b->json);
-    free(b->ids);
+    free(b->events);
 }
 
 static bool
@@ -117,33 +114,31 @@ normalize_all(struct gw_request *req, struct gw_handler_env *env,
 {
     bool is_array = json_object_is_type(body, json_type_array);
 
-    b->json = calloc(count, sizeof(char *));
-    b->ids = calloc(count, sizeof(*b->ids));
-    if (b->json == NULL || b->ids == NULL) {
+    b->events = calloc(count, sizeof(*b->events));
+    if (b->events == NULL) {
         gw_reply_refuse(req, 503, "no_memory", "try again later", NULL);
         return false;
     }
     for (size_t i = 0; i < count; i++) {
         struct json_object *item =
             is_array ? json_object_array_get_idx(body, i) : body;
-        struct gw_event ev;
         struct gw_event_error err;
         enum gw_event_result rc;
 
-        rc = gw_signed_in_from_track(&env->mapping, item, now, &ev, &err);
+        rc = gw_signed_in_from_track(&env->mapping, item, now,
+                                     &b->events[i], &err);
         if (rc != GW_EVENT_OK) {
             gw_reply_event_error(req, rc, &err, is_array ? (long)i : -1);
             return false;
         }
-        b->json[i] = ev.json;
-        memcpy(b->ids[i], ev.id, sizeof(ev.id));
         b->count++;
     }
     return true;
 }
 
 static void
-reply_accepted(struct gw_request *req, const struct batch *b)
+reply_accepted(struct gw_request *req, const struct gw_event *events,
+               const bool *duplicate, size_t n, void *ctx)
 {
     struct json_object *answer = json_object_new_object();
     struct json_object *ids = json_object_new_array();
@@ -154,13 +149,15 @@ reply_accepted(struct gw_request *req, const struct batch *b)
         gw_reply_json(req, 202, NULL);
         return;
     }
-    for (size_t i = 0; i < b->count; i++) {
-        json_object_array_add(ids, json_object_new_string(b->ids[i]));
+    (void)duplicate;
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) {
+        json_object_array_add(ids, json_object_new_string(events[i].id));
     }
     json_object_object_add(answer, "status",
                            json_object_new_string("accepted"));
     json_object_object_add(answer, "count",
-                           json_object_new_int64((int64_t)b->count));
+                           json_object_new_int64((int64_t)n));
     json_object_object_add(answer, "event_ids", ids);
     gw_reply_json(req, 202, answer);
 }
@@ -171,7 +168,6 @@ handle_track(struct gw_request *req, void *ctx)
     struct gw_handler_env *env = ctx;
     struct json_object *body = NULL;
     struct batch b = {0};
-    enum gw_forward_result rc;
     int64_t now = gw_clock_now_ms();
     size_t count;
 
@@ -186,12 +182,7 @@ handle_track(struct gw_request *req, void *ctx)
         !normalize_all(req, env, body, count, now, &b)) {
         goto out;
     }
-    rc = gw_forward_submit(env->forward, b.json, b.count);
-    if (rc != GW_FORWARD_OK) {
-        gw_reply_forward_error(req, rc);
-        goto out;
-    }
-    reply_accepted(req, &b);
+    gw_accept_events(req, env, b.events, b.count, reply_accepted, NULL, NULL);
 out:
     batch_free(&b);
     json_object_put(body);

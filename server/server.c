@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +37,8 @@ struct gw_server {
     unsigned port;
     char id_prefix[9];
     atomic_uint_fast64_t id_counter;
+    atomic_int suspended; /* requests waiting for another thread */
+    atomic_int in_flight; /* requests begun and not completed */
 };
 
 struct reply_header {
@@ -48,6 +51,7 @@ struct gw_request {
     struct MHD_Connection *conn;
     const struct gw_route *route;
     const char *method;
+    const char *url;
     const char *path_label; /* route path, or "unknown": bounded labels */
     int64_t start_ms;
     char id[REQUEST_ID_MAX + 1];
@@ -55,6 +59,8 @@ struct gw_request {
     size_t body_len, body_cap, drained;
     bool too_large;
     bool replied;
+    bool dispatched; /* the handler ran; a later call only answers */
+    bool suspended;  /* the answer comes from another thread */
     unsigned status;
     struct MHD_Response *response;
     const char *reason;
@@ -87,6 +93,12 @@ gw_request_header(struct gw_request *req, const char *name)
 }
 
 const char *
+gw_request_path(const struct gw_request *req)
+{
+    return req->url;
+}
+
+const char *
 gw_request_method(const struct gw_request *req)
 {
     return req->method;
@@ -109,6 +121,24 @@ void
 gw_request_set_reason(struct gw_request *req, const char *reason)
 {
     req->reason = reason;
+}
+
+void
+gw_request_suspend(struct gw_request *req)
+{
+    req->suspended = true;
+    atomic_fetch_add(&req->srv->suspended, 1);
+    MHD_suspend_connection(req->conn);
+}
+
+void
+gw_request_resume(struct gw_request *req)
+{
+    struct gw_server *srv = req->srv;
+
+    /* After this call MHD may run and free the request at any moment. */
+    MHD_resume_connection(req->conn);
+    atomic_fetch_sub(&srv->suspended, 1);
 }
 
 void
@@ -251,11 +281,20 @@ assign_id(struct gw_request *req)
              (unsigned long long)n);
 }
 
+/* Exact paths, or one more path segment when the route ends in "/" "*". */
 static const struct gw_route *
 find_route(const struct gw_server *srv, const char *url)
 {
     for (size_t i = 0; i < srv->route_count; i++) {
-        if (strcmp(srv->routes[i].path, url) == 0) {
+        const char *path = srv->routes[i].path;
+        size_t len = strlen(path);
+
+        if (len >= 2 && path[len - 1] == '*' && path[len - 2] == '/') {
+            if (strncmp(path, url, len - 1) == 0 && url[len - 1] != '\0' &&
+                strchr(url + len - 1, '/') == NULL) {
+                return &srv->routes[i];
+            }
+        } else if (strcmp(path, url) == 0) {
             return &srv->routes[i];
         }
     }
@@ -322,7 +361,14 @@ refuse_early(struct gw_request *req)
     cl = gw_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL) {
         declared = strtoull(cl, &end, 10);
-        if (*end == '\0' && declared > req->srv->body_max_bytes) {
+        if (*end != '\0' || declared <= req->srv->body_max_bytes) {
+            return false;
+        }
+        /* A body a little too large is read and dropped, so that the
+         * client, still sending, gets to read its 413 rather than a reset;
+         * a far larger one is refused at once. */
+        req->too_large = true;
+        if (declared > req->srv->body_max_bytes + DRAIN_EXTRA_BYTES) {
             gw_reply_error(req, 413, "body_too_large",
                            "the body is larger than limits.body_max_bytes",
                            NULL);
@@ -373,10 +419,12 @@ request_new(struct gw_server *srv, struct MHD_Connection *conn,
     req->srv = srv;
     req->conn = conn;
     req->method = method;
+    req->url = url;
     req->start_ms = gw_clock_mono_ms();
     req->route = find_route(srv, url);
     req->path_label = req->route != NULL ? req->route->path : "unknown";
     assign_id(req);
+    atomic_fetch_add(&srv->in_flight, 1);
     return req;
 }
 
@@ -421,11 +469,18 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
     if (*upload_size > 0) {
         return on_upload(req, upload, upload_size);
     }
+    if (req->dispatched) {
+        return send_reply(req); /* resumed: the answer is ready */
+    }
+    req->dispatched = true;
     if (req->too_large) {
         gw_reply_error(req, 413, "body_too_large",
                        "the body is larger than limits.body_max_bytes", NULL);
     } else {
         req->route->handle(req, req->route->ctx);
+        if (req->suspended) {
+            return MHD_YES;
+        }
     }
     return send_reply(req);
 }
@@ -461,6 +516,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(req->body);
     free(req);
     *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
 }
 
 static void
@@ -513,7 +569,7 @@ gw_server_start(const struct gw_server_config *cfg,
     unsigned threads = cfg->threads;
     unsigned char rnd[4];
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     bool v6;
 
@@ -585,10 +641,18 @@ gw_server_quiesce(struct gw_server *srv)
 }
 
 void
-gw_server_stop(struct gw_server *srv)
+gw_server_stop(struct gw_server *srv, int64_t wait_ms)
 {
+    int64_t until = gw_clock_mono_ms() + wait_ms;
+    struct timespec pause = {0, 10 * 1000000};
+
     if (srv == NULL) {
         return;
+    }
+    /* Requests under way (those waiting for the spool above all) are
+     * answered before the daemon goes: a 202 promised is a 202 sent. */
+    while (atomic_load(&srv->in_flight) > 0 && gw_clock_mono_ms() < until) {
+        nanosleep(&pause, NULL);
     }
     MHD_stop_daemon(srv->daemon);
     free(srv);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -15,7 +16,8 @@ struct gw_server;
 typedef void (*gw_route_fn)(struct gw_request *req, void *ctx);
 
 struct gw_route {
-    const char *path;   /* exact match */
+    const char *path;   /* exact match; a path ending in a slash and a star
+                           takes one more path segment there */
     const char *allow;  /* methods, e.g. "POST" or "GET, HEAD" */
     gw_route_fn handle;
     void *ctx;
@@ -42,13 +44,26 @@ unsigned gw_server_port(const struct gw_server *srv);
 /* Stops accepting new connections; requests under way go on. */
 void gw_server_quiesce(struct gw_server *srv);
 
-/* Finishes requests under way, closes everything, frees the server. */
-void gw_server_stop(struct gw_server *srv);
+/* Waits up to wait_ms for requests under way, closes everything, frees
+ * the server. */
+void gw_server_stop(struct gw_server *srv, int64_t wait_ms);
+
+/* Parks the request: the handler returns without replying, and another
+ * thread later calls a gw_reply_* function and then gw_request_resume.
+ * Call only from the handler, before handing the request to that thread. */
+void gw_request_suspend(struct gw_request *req);
+
+/* Sends the reply set while suspended. The request must not be touched
+ * after this call: it may already be complete and freed. */
+void gw_request_resume(struct gw_request *req);
 
 /* A request header (case-insensitive), borrowed; NULL when absent. */
 const char *gw_request_header(struct gw_request *req, const char *name);
 
 const char *gw_request_method(const struct gw_request *req);
+
+/* The request path as sent (borrowed; no query string). */
+const char *gw_request_path(const struct gw_request *req);
 
 /* The whole body (NUL-terminated, borrowed) and its length. */
 const char *gw_request_body(const struct gw_request *req, size_t *len);

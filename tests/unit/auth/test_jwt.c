@@ -1732,7 +1732,7 @@ static void
 run_rfc_case(struct json_object *doc, const struct rfc_case *c)
 {
     struct json_object *example = rfc_example(doc, c->id), *v;
-    struct gw_jwt_policy policy = {ALL_ALGS, c->iss, NULL, 0};
+    struct gw_jwt_policy policy = {ALL_ALGS, c->iss, NULL, 0, 0};
     struct gw_keyset ks = {0};
     struct gw_jwt_verified out;
     enum gw_jwt_result rc;
@@ -1942,7 +1942,7 @@ static void
 wycheproof_run_vector(struct json_object *t, const struct wycheproof_group *wg,
                       struct wycheproof_counts *counts)
 {
-    struct gw_jwt_policy policy = {ALL_ALGS, NULL, NULL, 0};
+    struct gw_jwt_policy policy = {ALL_ALGS, NULL, NULL, 0, 0};
     struct gw_jwt_verified out;
     struct json_object *v = NULL;
     const char *jws = member_string(t, "jws");

@@ -123,7 +123,7 @@ sign_and_print(const struct mint_options *o)
     }
     snprintf(path, sizeof(path), "%s/%s/%s", o->data_dir, GW_DEVKEYS_DIR,
              file);
-    e = gw_file_read(path, 64 * 1024, &key, &key_len);
+    e = gw_file_read(path, (size_t)64 * 1024, &key, &key_len);
     if (e != 0) {
         fprintf(stderr, "mint-token: %s: %s (start the gateway once "
                 "without keys to create them)\n", path, strerror(e));

@@ -184,7 +184,7 @@ env_name(const struct key *k, char *out, size_t len)
     size_t n = (size_t)snprintf(out, len, "GW_");
 
     for (const char *p = k->name; *p != '\0' && n + 1 < len; p++) {
-        out[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+        out[n++] = (char)(*p == '.' ? '_' : toupper((unsigned char)*p));
     }
     out[n] = '\0';
 }
@@ -195,7 +195,7 @@ flag_name(const struct key *k, char *out, size_t len)
     size_t n = (size_t)snprintf(out, len, "--");
 
     for (const char *p = k->name; *p != '\0' && n + 1 < len; p++) {
-        out[n++] = (*p == '.' || *p == '_') ? '-' : *p;
+        out[n++] = (char)((*p == '.' || *p == '_') ? '-' : *p);
     }
     out[n] = '\0';
 }
@@ -326,7 +326,7 @@ load_env_file(struct gw_config *cfg, const struct key *k, const char *path,
     size_t len;
     int e;
 
-    e = gw_file_read(path, 64 * 1024, &text, &len);
+    e = gw_file_read(path, (size_t)64 * 1024, &text, &len);
     if (e != 0) {
         snprintf(err, err_len, "%s_FILE %s: %s", k->name, path, strerror(e));
         return GW_CONFIG_IO;

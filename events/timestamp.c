@@ -147,7 +147,7 @@ gw_timestamp_parse(const char *text, size_t len, int64_t *epoch_ms)
         return false;
     }
     total = days_from_civil(y, mo, d) * MS_PER_DAY +
-            ((int64_t)h * 3600 + mi * 60 + s) * 1000 + ms;
+            ((int64_t)h * 3600 + (int64_t)mi * 60 + s) * 1000 + ms;
     total -= (int64_t)offset * 60000;
     /* After the offset the instant must still be within 0001-9999. */
     if (total < days_from_civil(1, 1, 1) * MS_PER_DAY ||

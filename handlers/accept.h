@@ -21,8 +21,9 @@ typedef void (*gw_accept_reply_fn)(struct gw_request *req,
 
 /* Stores n events in the spool and answers through reply_fn once they are
  * committed, or 503 when the gateway cannot take them. Takes ownership of
- * every events[i].json (set to NULL) and of ctx, released with ctx_free (may be NULL) after reply_fn ran or
- * the request failed. n may be 0: reply_fn is then called at once. The
+ * every events[i].json (set to NULL) and of ctx, released with ctx_free
+ * (may be NULL) after reply_fn ran or the request failed. n may be 0:
+ * reply_fn is then called at once. The
  * answer may come later from another thread; the caller must return
  * without replying. */
 void gw_accept_events(struct gw_request *req, struct gw_handler_env *env,

@@ -40,14 +40,17 @@ run_suite() { # name, build dir, cmake args...
     rm -f "$log"
 }
 
+# bugprone-macro-parentheses is off: the settings table in config/config.c
+# builds member designators (offsetof) from macro arguments, which cannot
+# take parentheses.
 echo "== style: clang-tidy"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 if clang-tidy -p build --quiet --warnings-as-errors='*' \
-        --checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,readability-braces-around-statements,-bugprone-reserved-identifier' \
+        --checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,readability-braces-around-statements,-bugprone-reserved-identifier,-bugprone-macro-parentheses' \
         $(git ls-files '*.c' | grep -v '^tests/') >build/clang-tidy.log 2>&1; then
     passed=$((passed + 1))
 else
-    grep -E 'warning|error' build/clang-tidy.log | head -40
+    grep -E ': (warning|error):' build/clang-tidy.log | sort -u | head -40
     echo "clang-tidy: findings above"
     failed=$((failed + 1))
 fi

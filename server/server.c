@@ -26,7 +26,7 @@
 #define REQUEST_ID_MAX 64
 /* Past the limit a chunked body is drained this far so that the client
  * can read its 413; beyond it the connection is cut. */
-#define DRAIN_EXTRA_BYTES (1024 * 1024)
+#define DRAIN_EXTRA_BYTES ((size_t)1024 * 1024)
 
 struct gw_server {
     struct MHD_Daemon *daemon;
@@ -610,7 +610,7 @@ gw_server_start(const struct gw_server_config *cfg,
          * holds the headers (a 16 KiB token fits); the library wipes it
          * for every request, so it is kept at 32 KiB, not more. */
         MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
         MHD_OPTION_CONNECTION_LIMIT, 8192u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         1024u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
@@ -644,7 +644,7 @@ void
 gw_server_stop(struct gw_server *srv, int64_t wait_ms)
 {
     int64_t until = gw_clock_mono_ms() + wait_ms;
-    struct timespec pause = {0, 10 * 1000000};
+    struct timespec pause = {0, 10L * 1000000};
 
     if (srv == NULL) {
         return;

@@ -11,8 +11,11 @@
 #include <curl/curl.h>
 
 #include "auth/devkeys.h"
+#include "cli/check.h"
 #include "cli/dlq.h"
+#include "cli/healthcheck.h"
 #include "cli/mint.h"
+#include "cli/verify.h"
 #include "common/clock.h"
 #include "common/fileutil.h"
 #include "common/log.h"
@@ -20,7 +23,11 @@
 #include "config/config.h"
 #include "forward/forward.h"
 #include "handlers/env.h"
+#include "handlers/live.h"
+#include "handlers/oidc.h"
+#include "handlers/ready.h"
 #include "handlers/webhook.h"
+#include "metrics/metrics.h"
 
 #define ERR_LEN 256
 #define KEY_FILE_MAX ((size_t)1024 * 1024)
@@ -42,6 +49,10 @@ usage(FILE *out)
             "usage: signin-gateway [--config FILE] [--<setting> VALUE ...]\n"
             "       signin-gateway mint-token --help\n"
             "       signin-gateway dlq list|replay [--id ID] [settings]\n"
+            "       signin-gateway check-config [settings]\n"
+            "       signin-gateway verify --token TOKEN|--token-file FILE "
+            "[--backend] [settings]\n"
+            "       signin-gateway healthcheck [--path /healthz] [settings]\n"
             "       signin-gateway --version | --help\n\n",
             GW_VERSION);
     gw_config_print_help(out);
@@ -314,6 +325,7 @@ setup_forward(const struct gw_config *cfg, struct gw_spool *spool, char *err)
         .retry_max_ms = cfg->upstream_retry_max_ms,
     };
     struct gw_forward *fwd;
+    char url[512];
     int e;
 
     if (cfg->upstream_url[0] == '\0') {
@@ -330,30 +342,238 @@ setup_forward(const struct gw_config *cfg, struct gw_spool *spool, char *err)
         gw_forward_free(fwd);
         return NULL;
     }
+    gw_config_redact_url(cfg->upstream_url, url, sizeof(url));
     gw_log(GW_LOG_INFO, "main", "output",
-           GW_F_STR("upstream", cfg->upstream_url[0] ? cfg->upstream_url
-                                                     : NULL),
+           GW_F_STR("upstream", cfg->upstream_url[0] ? url : NULL),
            GW_F_STR("file", cfg->upstream_url[0] ? NULL : cfg->output_file),
            GW_F_BOOL("api_key_set", cfg->upstream_api_key[0] != '\0'),
            GW_F_END);
     return fwd;
 }
 
-static int
-wait_for_stop(const sigset_t *signals)
+/* One generation of what the handlers read: its configuration (owned,
+ * except the start-up one, which main owns), the split lists, the env. */
+struct gen {
+    struct gw_config *cfg;
+    bool owns_cfg;
+    struct lists lists;
+    struct gw_handler_env env;
+};
+
+static void
+gen_free(void *arg)
 {
-    int sig = 0;
+    struct gen *g = arg;
+
+    if (g == NULL) {
+        return;
+    }
+    gw_keyset_clear(&g->env.user_keys);
+    gw_keyset_clear(&g->env.backend_keys);
+    gw_webhook_env_free(g->env.webhooks);
+    gw_oidc_free(g->env.oidc);
+    free_list(g->lists.subjects, g->lists.subject_count);
+    free_list(g->lists.names, g->lists.name_count);
+    free_list(g->lists.events, g->lists.event_count);
+    if (g->owns_cfg) {
+        gw_config_free(g->cfg);
+    }
+    free(g);
+}
+
+/* Builds the handlers' env from cfg: webhooks, keys (development keys when
+ * none is configured and dev_keys is true), mapping. Takes cfg when
+ * owns_cfg (freed on failure too). NULL with err filled on failure. */
+static struct gen *
+gen_build(struct gw_config *cfg, bool owns_cfg, bool dev_keys, char *err)
+{
+    struct gen *g = calloc(1, sizeof(*g));
+
+    if (g == NULL) {
+        snprintf(err, ERR_LEN, "out of memory");
+        if (owns_cfg) {
+            gw_config_free(cfg);
+        }
+        return NULL;
+    }
+    g->cfg = cfg;
+    g->owns_cfg = owns_cfg;
+    g->env.webhooks = gw_webhook_env_load(cfg, cfg->auth_leeway_s, err,
+                                          ERR_LEN);
+    if (g->env.webhooks == NULL) {
+        goto fail;
+    }
+    /* A webhook secret is a configured key too: no development keys. */
+    if (dev_keys && !has_key_source(&cfg->auth) &&
+        !has_key_source(&cfg->backend) && cfg->issuer_count == 0 &&
+        !gw_webhook_env_any(g->env.webhooks) && !use_dev_keys(cfg, err)) {
+        goto fail;
+    }
+    if (!load_keys("auth", &cfg->auth, cfg->auth_leeway_s,
+                   &g->env.user_keys, &g->env.user_policy, err) ||
+        !load_keys("backend", &cfg->backend, cfg->auth_leeway_s,
+                   &g->env.backend_keys, &g->env.backend_policy, err) ||
+        !setup_mapping(cfg, &g->lists, &g->env, err)) {
+        goto fail;
+    }
+    /* Issuers' keys are fetched (and awaited a bounded time) before this
+     * generation serves, at start and on reload alike. */
+    if (cfg->issuer_count > 0 &&
+        (g->env.oidc = gw_oidc_load(cfg, &g->env.mapping, err, ERR_LEN)) ==
+            NULL) {
+        goto fail;
+    }
+    if (g->env.user_keys.count > 0) {
+        gw_ready_keyset_report("auth", GW_READY_KEYS_LOADED, NULL);
+    }
+    if (g->env.backend_keys.count > 0) {
+        gw_ready_keyset_report("backend", GW_READY_KEYS_LOADED, NULL);
+    }
+    return g;
+fail:
+    gen_free(g);
+    return NULL;
+}
+
+/* What a reload needs: how the configuration was given, and what stays. */
+struct reload_ctx {
+    int argc;
+    char **argv;
+    const struct gw_config *start; /* the settings the process runs on */
+    struct gw_live *live;
+    struct gw_spool *spool;
+};
+
+/* Settings read once at start (sockets, spool, forwarder): a reload that
+ * changes them says they wait for a restart. */
+static void
+warn_restart_needed(const struct gw_config *a, const struct gw_config *b)
+{
+    char keys[ERR_LEN] = "";
+    size_t n = 0;
+    struct {
+        const char *name;
+        bool differs;
+    } fixed[] = {
+        {"listen.host", strcmp(a->listen_host, b->listen_host) != 0},
+        {"listen.port", a->listen_port != b->listen_port},
+        {"listen.threads", a->listen_threads != b->listen_threads},
+        {"limits.body_max_bytes", a->body_max_bytes != b->body_max_bytes},
+        {"upstream.url", strcmp(a->upstream_url, b->upstream_url) != 0},
+        {"upstream.api_key",
+         strcmp(a->upstream_api_key, b->upstream_api_key) != 0},
+        {"upstream.auth_header",
+         strcmp(a->upstream_auth_header, b->upstream_auth_header) != 0},
+        {"spool.path", strcmp(a->spool_path, b->spool_path) != 0},
+        {"spool.durability",
+         strcmp(a->spool_durability, b->spool_durability) != 0},
+        {"spool.max_bytes", a->spool_max_bytes != b->spool_max_bytes},
+        {"output.file", strcmp(a->output_file, b->output_file) != 0},
+        {"log.access", a->log_access != b->log_access},
+    };
+
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (fixed[i].differs && n + strlen(fixed[i].name) + 2 < ERR_LEN) {
+            n += (size_t)snprintf(keys + n, ERR_LEN - n, "%s%s",
+                                  n > 0 ? "," : "", fixed[i].name);
+        }
+    }
+    if (n > 0) {
+        gw_log(GW_LOG_WARN, "main", "reload_needs_restart",
+               GW_F_STR("keys", keys),
+               GW_F_STR("message", "these settings are read at start only; "
+                                   "restart to apply them"),
+               GW_F_END);
+    }
+}
+
+/* SIGHUP: the new configuration is built whole beside the old one and
+ * swapped in only when every part of it loaded. */
+static void
+reload(const struct reload_ctx *rc)
+{
+    char err[ERR_LEN] = "";
+    struct gw_config *cfg;
+    enum gw_log_level level = GW_LOG_INFO;
+    struct gen *g = NULL;
+
+    cfg = gw_config_load(rc->argc, rc->argv, 1, err, sizeof(err));
+    if (cfg != NULL && !gw_log_level_parse(cfg->log_level, &level)) {
+        snprintf(err, ERR_LEN, "log.level: error, warn, info or debug");
+        gw_config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg != NULL) {
+        warn_restart_needed(rc->start, cfg);
+        g = gen_build(cfg, true, true, err);
+    }
+    if (g != NULL) {
+        g->env.spool = rc->spool;
+        if (!gw_live_swap(rc->live, &g->env, g)) {
+            snprintf(err, ERR_LEN, "out of memory");
+            gen_free(g);
+            g = NULL;
+        }
+    }
+    if (g == NULL) {
+        gw_metrics_add("signin_gateway_reloads_total", "outcome", "refused",
+                       1);
+        gw_log(GW_LOG_ERROR, "main", "reload_refused", GW_F_STR("error", err),
+               GW_F_STR("message", "the previous configuration keeps "
+                                   "serving"),
+               GW_F_END);
+        return;
+    }
+    gw_log_set_level(level);
+    gw_metrics_add("signin_gateway_reloads_total", "outcome", "ok", 1);
+    gw_log(GW_LOG_INFO, "main", "reloaded",
+           GW_F_INT("user_keys", g->env.user_keys.count),
+           GW_F_INT("backend_keys", g->env.backend_keys.count), GW_F_END);
+}
+
+/* Rejections are counted and logged at debug one by one; this info line
+ * sums them so that hostile traffic is visible without flooding. */
+static void
+log_rejections(void)
+{
+    char reasons[ERR_LEN];
+    int64_t total = gw_metrics_delta_text("signin_gateway_rejections_total",
+                                          reasons, sizeof(reasons));
+
+    if (total > 0) {
+        gw_log(GW_LOG_INFO, "main", "rejections", GW_F_INT("total", total),
+               GW_F_STR("reasons", reasons), GW_F_END);
+    }
+}
+
+static int
+wait_for_stop(const sigset_t *signals, const struct reload_ctx *rc,
+              long summary_s)
+{
+    int64_t next_ms = gw_clock_mono_ms() + summary_s * 1000;
+    int sig;
 
     for (;;) {
-        if (sigwait(signals, &sig) != 0) {
+        int64_t left = next_ms - gw_clock_mono_ms();
+        struct timespec wait = {0, 0};
+
+        if (left > 0) {
+            wait.tv_sec = left / 1000;
+            wait.tv_nsec = (left % 1000) * 1000000;
+        }
+        sig = sigtimedwait(signals, NULL, &wait);
+        if (gw_clock_mono_ms() >= next_ms) {
+            log_rejections();
+            next_ms += summary_s * 1000;
+        }
+        if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+            continue;
+        }
+        if (sig < 0) {
             return SIGTERM;
         }
         if (sig == SIGHUP) {
-            /* Limit: reloading keys and settings on SIGHUP is not built
-             * yet; the signal is logged and ignored. */
-            gw_log(GW_LOG_WARN, "main", "reload_unsupported",
-                   GW_F_STR("message", "SIGHUP ignored: restart to reload"),
-                   GW_F_END);
+            reload(rc);
             continue;
         }
         return sig;
@@ -361,27 +581,44 @@ wait_for_stop(const sigset_t *signals)
 }
 
 static int
-serve(struct gw_config *cfg, struct gw_handler_env *env,
+serve(struct gw_config *cfg, const struct reload_ctx *rctx,
       struct gw_forward *fwd, const sigset_t *signals)
 {
-    struct gw_route routes[] = {gw_signin_route(env), gw_track_route(env),
-                                gw_health_route(env), gw_metrics_route(env),
-                                gw_webhook_route(env)};
+    /* Every handler reads the env of the generation current when its
+     * request is dispatched (SIGHUP swaps it). */
+    struct gw_route routes[] = {
+        gw_live_route(rctx->live, gw_signin_route(NULL)),
+        gw_live_route(rctx->live, gw_track_route(NULL)),
+        gw_live_route(rctx->live, gw_health_route(NULL)),
+        gw_live_route(rctx->live, gw_metrics_route(NULL)),
+        gw_live_route(rctx->live, gw_webhook_route(NULL)),
+        gw_ready_route(NULL)};
     struct gw_server_config sc = {
         .host = cfg->listen_host,
         .port = (unsigned)cfg->listen_port,
         .threads = (unsigned)cfg->listen_threads,
         .body_max_bytes = (size_t)cfg->body_max_bytes,
         .access_log = cfg->log_access,
+        /* Browsers call the sign-in route from the app's origins. */
+        .cors_path = gw_signin_route(NULL).path,
+        .cors_max_age_s = (unsigned)cfg->cors_max_age_s,
     };
     struct gw_server *srv;
-    char err[ERR_LEN];
+    char err[ERR_LEN], **origins = NULL;
+    size_t origin_count = 0;
     int64_t left;
     int sig;
 
+    /* CORS origins are read at start only (a reload keeps them). */
+    if (!split_list(cfg->cors_allowed_origins, &origins, &origin_count)) {
+        return 1;
+    }
+    sc.cors_origins = (const char *const *)origins;
+    sc.cors_origin_count = origin_count;
     srv = gw_server_start(&sc, routes, sizeof(routes) / sizeof(routes[0]),
                           err, sizeof(err));
     if (srv == NULL) {
+        free_list(origins, origin_count);
         gw_log(GW_LOG_ERROR, "server", "listen_failed", GW_F_STR("error", err),
                GW_F_END);
         return 1;
@@ -390,13 +627,15 @@ serve(struct gw_config *cfg, struct gw_handler_env *env,
            GW_F_STR("host", cfg->listen_host),
            GW_F_INT("port", gw_server_port(srv)),
            GW_F_STR("version", GW_VERSION), GW_F_END);
-    sig = wait_for_stop(signals);
+    sig = wait_for_stop(signals, rctx, cfg->log_summary_s);
+    gw_ready_set_stopping();
     gw_log(GW_LOG_INFO, "main", "stopping", GW_F_INT("signal", sig),
            GW_F_END);
     /* No new connections; what is under way is answered; then the
      * upstream gets until the deadline; the rest waits in the spool. */
     gw_server_quiesce(srv);
     gw_server_stop(srv, SERVER_DRAIN_MS);
+    free_list(origins, origin_count);
     left = gw_forward_stop(fwd, cfg->upstream_shutdown_ms);
     if (left > 0) {
         gw_log(strcmp(cfg->spool_durability, "off") == 0 ? GW_LOG_ERROR
@@ -413,11 +652,11 @@ serve(struct gw_config *cfg, struct gw_handler_env *env,
 }
 
 static int
-run(struct gw_config *cfg, const sigset_t *signals)
+run(struct gw_config *cfg, const sigset_t *signals, int argc, char **argv)
 {
-    struct gw_handler_env env = {0};
+    struct reload_ctx rctx = {argc, argv, cfg, NULL, NULL};
     struct gw_forward *fwd = NULL;
-    struct lists lists = {0};
+    struct gen *gen = NULL;
     enum gw_log_level level;
     char err[ERR_LEN] = "";
     int rc = 2;
@@ -428,45 +667,114 @@ run(struct gw_config *cfg, const sigset_t *signals)
     }
     gw_log_set_level(level);
     gw_config_log(cfg);
-    env.webhooks = gw_webhook_env_load(cfg, cfg->auth_leeway_s, err, ERR_LEN);
-    if (env.webhooks == NULL) {
-        goto out;
-    }
-    /* A webhook secret is a configured key too: no development keys. */
-    if (!has_key_source(&cfg->auth) && !has_key_source(&cfg->backend) &&
-        !gw_webhook_env_any(env.webhooks) && !use_dev_keys(cfg, err)) {
-        goto out;
-    }
-    if (!load_keys("auth", &cfg->auth, cfg->auth_leeway_s, &env.user_keys,
-                   &env.user_policy, err) ||
-        !load_keys("backend", &cfg->backend, cfg->auth_leeway_s,
-                   &env.backend_keys, &env.backend_policy, err) ||
-        !setup_mapping(cfg, &lists, &env, err)) {
+    gen = gen_build(cfg, false, true, err);
+    if (gen == NULL) {
         goto out;
     }
     rc = 1;
-    env.spool = setup_spool(cfg, err);
-    if (env.spool == NULL) {
+    rctx.spool = setup_spool(cfg, err);
+    if (rctx.spool == NULL) {
         goto out;
     }
-    fwd = setup_forward(cfg, env.spool, err);
+    gen->env.spool = rctx.spool;
+    gw_ready_watch_spool(strcmp(cfg->spool_durability, "off") == 0
+                             ? NULL
+                             : cfg->spool_path);
+    fwd = setup_forward(cfg, rctx.spool, err);
     if (fwd == NULL) {
         goto out;
     }
-    rc = serve(cfg, &env, fwd, signals);
+    rctx.live = gw_live_new(&gen->env, gen, gen_free);
+    if (rctx.live == NULL) {
+        snprintf(err, ERR_LEN, "out of memory");
+        goto out;
+    }
+    gen = NULL; /* the live holder owns it now */
+    rc = serve(cfg, &rctx, fwd, signals);
 out:
     if (err[0] != '\0') {
         gw_log(GW_LOG_ERROR, "main", "start_failed", GW_F_STR("error", err),
                GW_F_END);
     }
     gw_forward_free(fwd);
-    gw_spool_close(env.spool);
-    gw_keyset_clear(&env.user_keys);
-    gw_keyset_clear(&env.backend_keys);
-    gw_webhook_env_free(env.webhooks);
-    free_list(lists.subjects, lists.subject_count);
-    free_list(lists.names, lists.name_count);
-    free_list(lists.events, lists.event_count);
+    gw_live_free(rctx.live);
+    gen_free(gen);
+    gw_spool_close(rctx.spool);
+    return rc;
+}
+
+/* check-config: the same loading as a start, without listening, without
+ * creating anything; says exactly what is wrong. */
+static int
+check_config(int argc, char **argv)
+{
+    char err[ERR_LEN] = "";
+    struct gw_config *cfg;
+    enum gw_log_level level;
+    struct gen *g;
+    int rc;
+
+    if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+        printf("usage: signin-gateway check-config [--config FILE] "
+               "[settings]\nLoads the configuration as a start would "
+               "(keys, secrets, webhooks, spool\nfolder) and prints what "
+               "is wrong; exit 0 when it would start, 2 when not.\n");
+        return 0;
+    }
+    /* The daemon's info lines (keys_loaded) are not this command's output. */
+    gw_log_set_level(GW_LOG_ERROR);
+    cfg = gw_config_load(argc, argv, 2, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "check-config: %s\n", err);
+        return 2;
+    }
+    if (!gw_log_level_parse(cfg->log_level, &level)) {
+        fprintf(stderr, "check-config: log.level: '%.32s' is not error, "
+                "warn, info or debug\n", cfg->log_level);
+        gw_config_free(cfg);
+        return 2;
+    }
+    g = gen_build(cfg, true, false, err);
+    if (g == NULL) {
+        fprintf(stderr, "check-config: %s\n", err);
+        return 2;
+    }
+    rc = gw_check_report(g->cfg, &g->env, has_key_source(&cfg->auth) ||
+                         has_key_source(&cfg->backend) ||
+                         gw_webhook_env_any(g->env.webhooks), stdout,
+                         stderr);
+    gen_free(g);
+    return rc;
+}
+
+/* verify: explains, step by step, what the gateway would decide about a
+ * token, with the keys and policy of this configuration. */
+static int
+verify(int argc, char **argv)
+{
+    struct gw_verify_opts opts = {0};
+    char err[ERR_LEN] = "";
+    struct gw_config *cfg;
+    struct gen *g;
+    int first, rc;
+
+    first = gw_verify_parse(argc - 1, argv + 1, &opts);
+    if (first <= 0) {
+        return first == 0 ? 0 : 2;
+    }
+    gw_log_set_level(GW_LOG_ERROR);
+    cfg = gw_config_load(argc, argv, first + 1, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "verify: %s\n", err);
+        return 2;
+    }
+    g = gen_build(cfg, true, true, err);
+    if (g == NULL) {
+        fprintf(stderr, "verify: %s\n", err);
+        return 2;
+    }
+    rc = gw_verify_run(&opts, &g->env, stdout, stderr);
+    gen_free(g);
     return rc;
 }
 
@@ -483,6 +791,15 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "dlq") == 0) {
         return gw_dlq_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "healthcheck") == 0) {
+        return gw_healthcheck_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
+        return check_config(argc, argv);
+    }
+    if (argc > 1 && strcmp(argv[1], "verify") == 0) {
+        return verify(argc, argv);
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
                      strcmp(argv[1], "-h") == 0)) {
@@ -511,7 +828,7 @@ main(int argc, char **argv)
         gw_config_free(cfg);
         return 1;
     }
-    rc = run(cfg, &signals);
+    rc = run(cfg, &signals, argc, argv);
     curl_global_cleanup();
     gw_config_free(cfg);
     return rc;

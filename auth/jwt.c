@@ -367,6 +367,16 @@ read_number(struct json_object *claims, const char *name, bool *present,
     return isfinite(*value);
 }
 
+/* A JSON string equal to s, all of it: "\u0000" cannot cut a claim short
+ * of what the configuration asks for. */
+static bool
+string_is(struct json_object *v, const char *s)
+{
+    return json_object_is_type(v, json_type_string) &&
+           (size_t)json_object_get_string_len(v) == strlen(s) &&
+           strcmp(json_object_get_string(v), s) == 0;
+}
+
 static bool
 audience_matches(struct json_object *claims, const char *aud)
 {
@@ -376,7 +386,7 @@ audience_matches(struct json_object *claims, const char *aud)
         return false;
     }
     if (json_object_is_type(v, json_type_string)) {
-        return strcmp(json_object_get_string(v), aud) == 0;
+        return string_is(v, aud);
     }
     if (!json_object_is_type(v, json_type_array)) {
         return false;
@@ -384,8 +394,7 @@ audience_matches(struct json_object *claims, const char *aud)
     for (size_t i = 0; i < json_object_array_length(v); i++) {
         struct json_object *e = json_object_array_get_idx(v, i);
 
-        if (json_object_is_type(e, json_type_string) &&
-            strcmp(json_object_get_string(e), aud) == 0) {
+        if (string_is(e, aud)) {
             return true;
         }
     }
@@ -432,8 +441,7 @@ check_claims(struct json_object *claims, const struct gw_jwt_policy *policy,
     }
     if (policy->iss != NULL &&
         !(json_object_object_get_ex(claims, "iss", &v) &&
-          json_object_is_type(v, json_type_string) &&
-          strcmp(json_object_get_string(v), policy->iss) == 0)) {
+          string_is(v, policy->iss))) {
         return GW_JWT_WRONG_ISSUER;
     }
     if (policy->aud != NULL && !audience_matches(claims, policy->aud)) {
@@ -444,7 +452,9 @@ check_claims(struct json_object *claims, const struct gw_jwt_policy *policy,
     }
     if (!json_object_object_get_ex(claims, "sub", &v) ||
         !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0) {
+        json_object_get_string_len(v) == 0 ||
+        strlen(json_object_get_string(v)) !=
+            (size_t)json_object_get_string_len(v)) {
         out->missing_claim = "sub";
         return GW_JWT_MISSING_CLAIM;
     }

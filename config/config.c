@@ -12,10 +12,12 @@
 
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "config/issuers.h"
 
 enum key_type { KEY_STR, KEY_INT, KEY_BOOL };
 
 #define F_SECRET 1u
+#define F_URL 2u /* logged without user:password@ and ?query */
 
 struct key {
     const char *name;
@@ -70,7 +72,7 @@ static const struct key keys[] = {
         "allowed sub of service tokens, comma list (unset: any)"),
     STR("track.event_names", track_event_names, "signed_in", 0,
         "event names /v1/track accepts (422 otherwise)"),
-    STR("upstream.url", upstream_url, "", 0,
+    STR("upstream.url", upstream_url, "", F_URL,
         "Track API URL; unset: events go to output.file"),
     STR("upstream.api_key", upstream_api_key, "", F_SECRET,
         "Track API key"),
@@ -165,6 +167,28 @@ static const struct key keys[] = {
         "", 0, "custom provider: JSON path of the session id"),
     INT("webhooks.max_events", webhooks.max_events, "500", 1, 100000,
         "most elements in one webhook batch (413 above)"),
+    INT("log.summary_s", log_summary_s, "60", 1, 86400,
+        "seconds between the info lines that sum rejections"),
+    STR("oidc.ca_file", oidc_ca_file, "", 0,
+        "CA bundle (PEM) for the issuers' HTTPS; unset: the system's"),
+    INT("oidc.cache_min_s", oidc_cache_min_s, "300", 1, 86400,
+        "shortest key lifetime, whatever Cache-Control says"),
+    INT("oidc.cache_max_s", oidc_cache_max_s, "86400", 1, 30L * 86400,
+        "longest key lifetime, whatever Cache-Control says"),
+    INT("oidc.refetch_interval_s", oidc_refetch_interval_s, "60", 1, 86400,
+        "an unknown kid refetches keys at most once per this, per issuer"),
+    INT("oidc.retry_max_s", oidc_retry_max_s, "60", 1, 86400,
+        "longest wait between fetches while the provider fails"),
+    INT("oidc.fetch_timeout_ms", oidc_fetch_timeout_ms, "5000", 100, 60000,
+        "per discovery or JWKS request"),
+    INT("oidc.max_bytes", oidc_max_bytes, "262144", 1024, 16L << 20,
+        "largest discovery or JWKS document"),
+    INT("oidc.startup_wait_ms", oidc_startup_wait_ms, "5000", 0, 600000,
+        "start-up waits this long for every issuer's keys, then serves"),
+    STR("cors.allowed_origins", cors_allowed_origins, "", 0,
+        "browser origins allowed to call /v1/signed-in, comma list"),
+    INT("cors.max_age_s", cors_max_age_s, "600", 0, 86400,
+        "how long a browser may cache a preflight answer"),
     STR("log.level", log_level, "info", 0, "error, warn, info or debug"),
     {"log.access", KEY_BOOL, OFF(log_access), "true", 0, 0, 0,
      "one access line per request"},
@@ -305,6 +329,10 @@ load_file(struct gw_config *cfg, const char *path, char *err, size_t err_len)
         name = trim(line);
         value = trim(eq + 1);
         k = find_key(name);
+        if (k == NULL && strncmp(name, "issuers.", 8) == 0) {
+            rc = gw_config_issuer_set(cfg, name + 8, value, err, err_len);
+            continue;
+        }
         if (k == NULL) {
             snprintf(err, err_len, "%s: unknown key '%.40s'", path, name);
             rc = GW_CONFIG_UNKNOWN_KEY;
@@ -375,7 +403,7 @@ load_env(struct gw_config *cfg, char *err, size_t err_len)
             return rc;
         }
     }
-    return GW_CONFIG_OK;
+    return gw_config_issuers_env(cfg, err, err_len);
 }
 
 static const struct key *
@@ -407,6 +435,16 @@ load_flags(struct gw_config *cfg, int argc, char **argv, int first,
             continue;
         }
         k = find_flag(arg, name_len);
+        if (k == NULL && strncmp(arg, "--issuers-", 10) == 0 &&
+            name_len > 10 && (eq != NULL || i + 1 < argc)) {
+            rc = gw_config_issuer_flag(cfg, arg + 10, name_len - 10,
+                                       eq != NULL ? eq + 1 : argv[++i], err,
+                                       err_len);
+            if (rc != GW_CONFIG_OK) {
+                return rc;
+            }
+            continue;
+        }
         if (k == NULL) {
             snprintf(err, err_len, "unknown option '%.40s' (see --help)",
                      arg);
@@ -446,7 +484,11 @@ static enum gw_config_result
 check(struct gw_config *cfg, char *err, size_t err_len)
 {
     char path[PATH_MAX];
+    enum gw_config_result rc = gw_config_issuers_check(cfg, err, err_len);
 
+    if (rc != GW_CONFIG_OK) {
+        return rc;
+    }
     if (strcmp(cfg->upstream_auth_header, "x-api-key") != 0 &&
         strcmp(cfg->upstream_auth_header, "bearer") != 0) {
         snprintf(err, err_len, "upstream.auth_header: must be x-api-key or "
@@ -538,6 +580,7 @@ gw_config_free(struct gw_config *cfg)
         }
         free(s);
     }
+    gw_config_issuers_free(cfg);
     free(cfg);
 }
 
@@ -555,12 +598,33 @@ gw_config_print_help(FILE *out)
                 (keys[i].flags & F_SECRET) ? " (secret; also <VAR>_FILE)"
                                            : "");
     }
+    gw_config_issuers_help(out);
+}
+
+void
+gw_config_redact_url(const char *url, char *out, size_t len)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end != NULL ? scheme_end + 3 : url;
+    size_t host_len = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', host_len);
+    size_t path_len;
+
+    /* Credentials may hide in the userinfo or the query string. */
+    if (at != NULL) {
+        host_len -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    path_len = strcspn(host + host_len, "?#");
+    snprintf(out, len, "%.*s%.*s%.*s",
+             (int)(scheme_end != NULL ? scheme_end + 3 - url : 0), url,
+             (int)host_len, host, (int)path_len, host + host_len);
 }
 
 void
 gw_config_log(const struct gw_config *cfg)
 {
-    char num[32];
+    char num[32], url[512];
 
     for (size_t i = 0; i < KEY_COUNT; i++) {
         const struct key *k = &keys[i];
@@ -571,6 +635,9 @@ gw_config_log(const struct gw_config *cfg)
             value = *(char *const *)((const char *)cfg + k->offset);
             if ((k->flags & F_SECRET) && value[0] != '\0') {
                 value = "(set)";
+            } else if (k->flags & F_URL) {
+                gw_config_redact_url(value, url, sizeof(url));
+                value = url;
             }
             break;
         case KEY_INT:
@@ -586,4 +653,5 @@ gw_config_log(const struct gw_config *cfg)
         gw_log(GW_LOG_DEBUG, "config", "setting", GW_F_STR("key", k->name),
                GW_F_STR("value", value), GW_F_END);
     }
+    gw_config_issuers_log(cfg);
 }

@@ -54,6 +54,22 @@ struct gw_webhooks_config {
     long max_events;
 };
 
+/* One OIDC issuer of browsers' ID tokens: issuers.<name>.<field>, named
+ * entries of a list (config/issuers.c says how names are read). */
+struct gw_issuer_config {
+    char *name; /* [a-z0-9], 1 to GW_ISSUER_NAME_MAX bytes */
+    char *url;  /* the issuer (iss); discovery below it */
+    char *jwks_url;
+    char *aud;
+    char *algs;
+    char *group_claim;
+    char *name_claims;
+    char *extra_claims;
+};
+
+#define GW_ISSUERS_MAX 8
+#define GW_ISSUER_NAME_MAX 24
+
 struct gw_config {
     char *listen_host;
     long listen_port;
@@ -91,6 +107,19 @@ struct gw_config {
     char *output_file;
     char *event_id_field;
     struct gw_webhooks_config webhooks;
+    long log_summary_s;
+    struct gw_issuer_config *issuers; /* issuer_count, sorted by name */
+    size_t issuer_count;
+    char *oidc_ca_file;
+    long oidc_cache_min_s;
+    long oidc_cache_max_s;
+    long oidc_refetch_interval_s;
+    long oidc_retry_max_s;
+    long oidc_fetch_timeout_ms;
+    long oidc_max_bytes;
+    long oidc_startup_wait_ms;
+    char *cors_allowed_origins;
+    long cors_max_age_s;
     char *log_level;
     bool log_access;
 };
@@ -114,6 +143,9 @@ void gw_config_free(struct gw_config *cfg);
 
 /* Writes the key table (name, env name, default, description) to out. */
 void gw_config_print_help(FILE *out);
+
+/* Writes url without its userinfo and query string, for logs. */
+void gw_config_redact_url(const char *url, char *out, size_t len);
 
 /* Logs the effective configuration at info, secrets masked. */
 void gw_config_log(const struct gw_config *cfg);

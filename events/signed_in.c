@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "common/b64.h"
+#include "events/claims.h"
 #include "events/timestamp.h"
 
 #define EVENT_NAME "signed_in"
@@ -57,6 +58,15 @@ fail(struct gw_event_error *err, enum gw_event_result rc, const char *field,
     return rc;
 }
 
+/* A "\u0000" inside would cut the string short wherever it is used as
+ * a C string (ids, names, comparisons): such values are not taken. */
+static bool
+has_nul(struct json_object *v)
+{
+    return strlen(json_object_get_string(v)) !=
+           (size_t)json_object_get_string_len(v);
+}
+
 /* A string member that is present and non-empty; NULL, absent and "" are
  * all "not known" (fixtures' rule: absent in the event). */
 static const char *
@@ -66,7 +76,7 @@ known_string(struct json_object *obj, const char *name)
 
     if (obj == NULL || !json_object_object_get_ex(obj, name, &v) ||
         !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0) {
+        json_object_get_string_len(v) == 0 || has_nul(v)) {
         return NULL;
     }
     return json_object_get_string(v);
@@ -201,14 +211,15 @@ claims_identity(const struct gw_event_mapping *map, struct json_object *claims,
                 struct json_object *props, struct json_object *context)
 {
     const char *email = known_string(claims, "email"), *name = NULL;
-    const char *group = known_string(claims, map->group_claim);
+    const char *group = gw_claims_string(claims, map->group_claim);
 
     for (size_t i = 0; i < map->name_claim_count && name == NULL; i++) {
-        name = known_string(claims, map->name_claims[i]);
+        name = gw_claims_string(claims, map->name_claims[i]);
     }
     if ((email != NULL && !add_string(props, "email", email)) ||
         (name != NULL && !add_string(props, "user_name", name)) ||
-        (group != NULL && !add_string(context, "group_id", group))) {
+        (group != NULL && !add_string(context, "group_id", group)) ||
+        !gw_claims_enrich(map, claims, props, context)) {
         return GW_EVENT_NO_MEMORY;
     }
     return GW_EVENT_OK;
@@ -231,8 +242,12 @@ body_properties(const struct gw_event_mapping *map, struct json_object *body,
     }
     json_object_object_foreach(extra, key, value)
     {
+        /* The token's word on how the user signed in is not the page's
+         * to make up either. */
         if (strcmp(key, "email") == 0 || strcmp(key, "user_name") == 0 ||
             strcmp(key, "User_name") == 0 ||
+            strcmp(key, "auth_method") == 0 || strcmp(key, "mfa") == 0 ||
+            strcmp(key, "identity_provider") == 0 ||
             is_id_member(map, "properties", key) ||
             json_object_object_get_ex(props, key, NULL)) {
             continue;
@@ -292,9 +307,10 @@ signin_id(struct json_object *claims, char *out)
     int n;
 
     /* One sign-in is one token: issuer, subject and the token's own id
-     * (or issue time) name it, so a resent token gives the same id. */
-    if (jti == NULL) {
-        json_object_object_get_ex(claims, "iat", &iat);
+     * (or issue time, or expiry: exp is always there) name it, so a
+     * resent token gives the same id and two tokens do not share one. */
+    if (jti == NULL && !json_object_object_get_ex(claims, "iat", &iat)) {
+        json_object_object_get_ex(claims, "exp", &iat);
     }
     n = asprintf(&text, "%s\n%s\n%s", iss ? iss : "", sub ? sub : "",
                  jti ? jti : (iat ? json_object_get_string(iat) : ""));
@@ -396,9 +412,9 @@ optional_string(struct json_object *obj, const char *name, const char *field,
         json_object_is_type(v, json_type_null)) {
         return GW_EVENT_OK;
     }
-    if (!json_object_is_type(v, json_type_string)) {
+    if (!json_object_is_type(v, json_type_string) || has_nul(v)) {
         return fail(err, GW_EVENT_INVALID_FIELD, field, NULL,
-                    "must be a string");
+                    "must be a string without NUL characters");
     }
     if (json_object_get_string_len(v) > 0) {
         *out = json_object_get_string(v);
@@ -569,7 +585,7 @@ sender_id(const struct gw_event_mapping *map, struct json_object *event,
              map->id_container ? map->id_container : "",
              map->id_container ? "." : "", map->id_key);
     if (!json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0 ||
+        json_object_get_string_len(v) == 0 || has_nul(v) ||
         json_object_get_string_len(v) > GW_EVENT_ID_MAX) {
         return fail(err, GW_EVENT_INVALID_FIELD, field, NULL,
                     "the event id must be a string of 1 to 128 bytes");

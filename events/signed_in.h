@@ -45,6 +45,9 @@ struct gw_event_mapping {
     const char *id_key;             /* NULL: the id is not emitted */
     const char *const *event_names; /* names /v1/track accepts */
     size_t event_name_count;
+    const char *const *extra_claims; /* claims copied into properties */
+    const char *const *extra_names;  /* ... under these names */
+    size_t extra_claim_count;
 };
 
 /* Builds the event of a browser sign-in from verified claims and an

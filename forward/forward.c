@@ -178,10 +178,16 @@ deliver(struct gw_forward *fwd, struct gw_spool_row *rows, size_t n)
     }
     for (;;) {
         enum gw_retry_kind kind;
-        int64_t wait;
+        int64_t wait, sent_ms = gw_clock_mono_ms();
 
         gw_sender_send(fwd->sender, json, n, &res);
+        gw_metrics_observe("signin_gateway_upstream_request_duration_seconds",
+                           (double)(gw_clock_mono_ms() - sent_ms) / 1000.0);
         kind = gw_retry_classify(res.status);
+        if (kind != GW_RETRY_DELIVERED) {
+            gw_metrics_add("signin_gateway_upstream_errors_total", "status",
+                           gw_metrics_status_label(res.status), 1);
+        }
         gw_metrics_add("signin_gateway_upstream_requests_total", "outcome",
                        kind == GW_RETRY_DELIVERED ? "delivered" : "failed",
                        1);

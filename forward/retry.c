@@ -18,7 +18,11 @@ gw_retry_classify(long status)
         status < 200) {
         return GW_RETRY_AGAIN;
     }
-    if (status == 401 || status == 403 || (status >= 300 && status < 400)) {
+    /* 401/403: our key; 3xx, 404, 405: our URL. A fix of the settings
+     * makes them go through: holding loses nothing, refusing would empty
+     * the whole queue into the dead-letter table. */
+    if (status == 401 || status == 403 || status == 404 || status == 405 ||
+        (status >= 300 && status < 400)) {
         return GW_RETRY_HOLD;
     }
     return GW_RETRY_REFUSED;
@@ -63,10 +67,11 @@ gw_retry_after_parse(const char *value, int64_t now_ms, int64_t *wait_ms)
         while (*end == ' ') {
             end++;
         }
-        if (*end != '\0' || secs < 0 || secs > 86400) {
+        if (*end != '\0') {
             return false;
         }
-        *wait_ms = secs * 1000;
+        *wait_ms = (secs > GW_RETRY_AFTER_MAX_S ? GW_RETRY_AFTER_MAX_S : secs) *
+                   1000;
         return true;
     }
     when = curl_getdate(p, NULL);
@@ -77,8 +82,8 @@ gw_retry_after_parse(const char *value, int64_t now_ms, int64_t *wait_ms)
     if (*wait_ms < 0) {
         *wait_ms = 0;
     }
-    if (*wait_ms > 86400000) {
-        *wait_ms = 86400000;
+    if (*wait_ms > GW_RETRY_AFTER_MAX_S * 1000) {
+        *wait_ms = GW_RETRY_AFTER_MAX_S * 1000;
     }
     return true;
 }

@@ -109,6 +109,7 @@ setup_curl(struct gw_sender *s, const struct gw_sender_config *cfg)
                CURLE_OK &&
            curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s) == CURLE_OK &&
            curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+
            curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https") ==
                CURLE_OK;
 }

@@ -32,6 +32,7 @@ static const char schema[] =
 enum stmt {
     ST_SEEN_GET,
     ST_SEEN_PUT,
+    ST_SEEN_RENEW,
     ST_EVENT_PUT,
     ST_EVENT_DEL,
     ST_EVENT_NEXT,
@@ -42,7 +43,8 @@ enum stmt {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_SEEN_GET] = "SELECT seen_ms FROM seen WHERE id = ?1",
-    [ST_SEEN_PUT] = "INSERT OR REPLACE INTO seen (id, seen_ms) VALUES (?1, ?2)",
+    [ST_SEEN_PUT] = "INSERT OR IGNORE INTO seen (id, seen_ms) VALUES (?1, ?2)",
+    [ST_SEEN_RENEW] = "UPDATE seen SET seen_ms = ?2 WHERE id = ?1",
     [ST_EVENT_PUT] = "INSERT INTO events (id, body, accepted_ms) "
                      "VALUES (?1, ?2, ?3)",
     [ST_EVENT_DEL] = "DELETE FROM events WHERE seq = ?1",
@@ -60,6 +62,7 @@ struct job {
     char **ids;
     bool *duplicate;
     size_t n;
+    int64_t reserved; /* bytes counted against max_bytes at append */
     gw_spool_done_fn done;
     void *ctx;
 };
@@ -97,6 +100,7 @@ struct gw_spool {
 
     atomic_llong bytes;
     atomic_llong depth;
+    int64_t read_error_logged_ms; /* under db_lock */
     int64_t last_prune_ms;
 };
 
@@ -196,9 +200,12 @@ configure(struct gw_spool *sp, char *err, size_t err_len)
         !check_integrity(sp->db, err, err_len)) {
         return false;
     }
+    /* The user_version write proves at start that the file can be
+     * written: a read-only spool would otherwise answer 503 forever. */
     if (!exec_sql(sp->db, pragmas, err, err_len) ||
         !exec_sql(sp->db, "PRAGMA busy_timeout=5000;", err, err_len) ||
-        !exec_sql(sp->db, schema, err, err_len)) {
+        !exec_sql(sp->db, schema, err, err_len) ||
+        !exec_sql(sp->db, "PRAGMA user_version=1;", err, err_len)) {
         return false;
     }
     for (int i = 0; i < ST_COUNT; i++) {
@@ -324,23 +331,56 @@ job_new(char **json, const char *const *ids, size_t n)
     return job;
 }
 
+/* Are all these ids already seen within the window? Only asked when the
+ * spool is full: a duplicate then still gets its 202, as it takes no room. */
+static bool
+all_seen(struct gw_spool *sp, const char *const *ids, size_t n)
+{
+    sqlite3_stmt *get = sp->st[ST_SEEN_GET];
+    int64_t since = gw_clock_now_ms() - sp->cfg.dedup_window_ms;
+    bool seen = sp->cfg.dedup_window_ms > 0;
+
+    pthread_mutex_lock(&sp->db_lock);
+    for (size_t i = 0; i < n && seen; i++) {
+        sqlite3_bind_text(get, 1, ids[i], -1, SQLITE_STATIC);
+        seen = sqlite3_step(get) == SQLITE_ROW &&
+               sqlite3_column_int64(get, 0) >= since;
+        sqlite3_reset(get);
+        sqlite3_clear_bindings(get);
+    }
+    pthread_mutex_unlock(&sp->db_lock);
+    return seen;
+}
+
 enum gw_spool_result
 gw_spool_append(struct gw_spool *sp, char **json, const char *const *ids,
                 size_t n, gw_spool_done_fn done, void *ctx)
 {
     struct job *job;
-    int64_t size = 0;
+    int64_t size = 0, before;
 
     for (size_t i = 0; i < n; i++) {
         size += (int64_t)strlen(json[i]);
     }
-    if (atomic_load(&sp->bytes) + size > sp->cfg.max_bytes) {
-        return GW_SPOOL_FULL;
+    if (size > sp->cfg.max_bytes) {
+        return GW_SPOOL_TOO_LARGE;
+    }
+    /* Room is reserved now, not at commit: requests waiting for the same
+     * commit must not all see the same free space. */
+    before = atomic_fetch_add(&sp->bytes, size);
+    if (before + size > sp->cfg.max_bytes) {
+        atomic_fetch_sub(&sp->bytes, size);
+        if (!all_seen(sp, ids, n)) {
+            return GW_SPOOL_FULL;
+        }
+        size = 0;
     }
     job = job_new(json, ids, n);
     if (job == NULL) {
+        atomic_fetch_sub(&sp->bytes, size);
         return GW_SPOOL_NO_MEMORY;
     }
+    job->reserved = size;
     job->done = done;
     job->ctx = ctx;
     pthread_mutex_lock(&sp->q_lock);
@@ -352,6 +392,7 @@ gw_spool_append(struct gw_spool *sp, char **json, const char *const *ids,
             job->json[i] = NULL;
         }
         job_free(job);
+        atomic_fetch_sub(&sp->bytes, size);
         return GW_SPOOL_STOPPING;
     }
     *sp->jobs_tail = job;
@@ -371,33 +412,48 @@ step_done(sqlite3_stmt *st)
     return rc;
 }
 
-/* Is id already seen within the window? Records it when not. */
+/* Is id already seen within the window? Records it when not. The insert
+ * comes first: a new id (the common case) costs one B-tree search, and
+ * only an id already present is looked at again. */
 static int
 check_and_mark(struct gw_spool *sp, const char *id, int64_t now, bool *dup)
 {
-    sqlite3_stmt *get = sp->st[ST_SEEN_GET], *put = sp->st[ST_SEEN_PUT];
+    sqlite3_stmt *put = sp->st[ST_SEEN_PUT], *get = sp->st[ST_SEEN_GET];
+    sqlite3_stmt *renew = sp->st[ST_SEEN_RENEW];
+    int64_t seen_ms = 0;
     int rc;
 
     *dup = false;
     if (sp->cfg.dedup_window_ms <= 0) {
         return SQLITE_OK;
     }
-    sqlite3_bind_text(get, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(get);
-    if (rc == SQLITE_ROW) {
-        *dup = sqlite3_column_int64(get, 0) >= now - sp->cfg.dedup_window_ms;
-    }
-    sqlite3_reset(get);
-    sqlite3_clear_bindings(get);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return rc;
-    }
-    if (*dup) {
-        return SQLITE_OK;
-    }
     sqlite3_bind_text(put, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(put, 2, now);
     rc = step_done(put);
+    if (rc != SQLITE_DONE) {
+        return rc;
+    }
+    if (sqlite3_changes(sp->db) == 1) {
+        return SQLITE_OK;
+    }
+    sqlite3_bind_text(get, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(get);
+    if (rc == SQLITE_ROW) {
+        seen_ms = sqlite3_column_int64(get, 0);
+    }
+    sqlite3_reset(get);
+    sqlite3_clear_bindings(get);
+    if (rc != SQLITE_ROW) {
+        return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
+    }
+    if (seen_ms >= now - sp->cfg.dedup_window_ms) {
+        *dup = true;
+        return SQLITE_OK;
+    }
+    /* Seen before the window: a new event that happens to reuse the id. */
+    sqlite3_bind_text(renew, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(renew, 2, now);
+    rc = step_done(renew);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -508,12 +564,18 @@ settle(struct gw_spool *sp, struct batch *b, int rc, int64_t bytes,
        int64_t rows)
 {
     size_t removed = b->removal_count;
+    int64_t reserved = 0;
 
     for (struct burial *x = b->burials; x != NULL; x = x->next) {
         removed++;
     }
+    for (struct job *j = b->jobs; j != NULL; j = j->next) {
+        reserved += j->reserved;
+    }
+    /* What was reserved becomes what was stored (duplicates take none);
+     * after a failed commit nothing was stored. */
+    atomic_fetch_add(&sp->bytes, (rc == SQLITE_OK ? bytes : 0) - reserved);
     if (rc == SQLITE_OK) {
-        atomic_fetch_add(&sp->bytes, bytes);
         atomic_fetch_add(&sp->depth, rows - (int64_t)removed);
     }
     for (struct job *j = b->jobs, *next; j != NULL; j = next) {
@@ -598,6 +660,7 @@ gw_spool_next(struct gw_spool *sp, int64_t after, size_t max,
     sqlite3_stmt *st = sp->st[ST_EVENT_NEXT];
     struct timespec ts;
     size_t n = 0;
+    int step = SQLITE_DONE;
 
     /* Sleep until one event, then a full batch, is committed past after. */
     pthread_mutex_lock(&sp->rows_lock);
@@ -622,7 +685,7 @@ gw_spool_next(struct gw_spool *sp, int64_t after, size_t max,
     pthread_mutex_lock(&sp->db_lock);
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+    while (n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 1);
         const char *body = (const char *)sqlite3_column_text(st, 2);
 
@@ -635,6 +698,14 @@ gw_spool_next(struct gw_spool *sp, int64_t after, size_t max,
             break;
         }
         n++;
+    }
+    if (n < max && step != SQLITE_DONE && step != SQLITE_ROW &&
+        gw_clock_mono_ms() - sp->read_error_logged_ms >= 60000) {
+        /* Nothing can be delivered while this lasts: say so, once a
+         * minute. */
+        sp->read_error_logged_ms = gw_clock_mono_ms();
+        gw_log(GW_LOG_ERROR, "spool", "read_failed",
+               GW_F_STR("error", sqlite3_errmsg(sp->db)), GW_F_END);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -837,4 +908,24 @@ gw_spool_dead_replay(const char *path, const char *id, char *err,
     sqlite3_finalize(del);
     sqlite3_close(db);
     return n;
+}
+
+int64_t
+gw_spool_oldest_ms(struct gw_spool *sp)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t oldest = 0;
+
+    /* seq follows acceptance order: the first row is the oldest. */
+    pthread_mutex_lock(&sp->db_lock);
+    if (sqlite3_prepare_v2(sp->db,
+                           "SELECT accepted_ms FROM events ORDER BY seq "
+                           "LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        oldest = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&sp->db_lock);
+    return oldest;
 }

@@ -18,6 +18,7 @@ enum gw_durability {
 enum gw_spool_result {
     GW_SPOOL_OK = 0,
     GW_SPOOL_FULL,     /* over spool.max_bytes: answer 503 */
+    GW_SPOOL_TOO_LARGE, /* one submission larger than spool.max_bytes: 413 */
     GW_SPOOL_STOPPING, /* shutting down: answer 503 */
     GW_SPOOL_IO,       /* the store failed: answer 503, log at error */
     GW_SPOOL_NO_MEMORY,
@@ -80,6 +81,10 @@ void gw_spool_bury(struct gw_spool *sp, const struct gw_spool_row *row,
 
 /* Events waiting (not yet removed), and their bytes. */
 int64_t gw_spool_depth(struct gw_spool *sp);
+
+/* Wall-clock ms at which the oldest waiting event was accepted; 0 when
+ * none waits. */
+int64_t gw_spool_oldest_ms(struct gw_spool *sp);
 
 /* Refuses new events, commits what was handed over, stops the writer and
  * closes the store. Accepts NULL. */

@@ -47,6 +47,11 @@ count_outcome(const bool *duplicate, size_t n)
 static void
 refuse(struct gw_request *req, enum gw_spool_result rc)
 {
+    if (rc == GW_SPOOL_TOO_LARGE) {
+        gw_reply_refuse(req, 413, "body_too_large",
+                        "these events alone exceed spool.max_bytes", NULL);
+        return;
+    }
     gw_reply_header(req, "Retry-After", "1");
     switch (rc) {
     case GW_SPOOL_FULL:
@@ -113,7 +118,10 @@ gw_accept_events(struct gw_request *req, struct gw_handler_env *env,
     }
     *p = (struct pending){req, p->events, n, reply_fn, ctx, ctx_free};
     /* Parked before the hand-over: the writer may answer at once. */
-    gw_request_suspend(req);
+    if (!gw_request_suspend(req)) {
+        refuse(req, GW_SPOOL_STOPPING);
+        goto out;
+    }
     rc = gw_spool_append(env->spool, json, ids, n, on_spooled, p);
     for (size_t i = 0; i < n; i++) {
         events[i].json = json[i]; /* NULL where the spool took it */

@@ -13,6 +13,7 @@
 #include "server/server.h"
 
 struct gw_webhook_env;
+struct gw_oidc;
 
 struct gw_handler_env {
     struct gw_keyset user_keys;
@@ -25,6 +26,7 @@ struct gw_handler_env {
     struct gw_spool *spool;
     size_t track_max_events;
     struct gw_webhook_env *webhooks; /* handlers/webhook.h; owned by main */
+    struct gw_oidc *oidc; /* handlers/oidc.h; NULL: no issuers; main's */
 };
 
 /* One route per endpoint; each handler file exports its own. */

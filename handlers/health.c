@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "handlers/env.h"
 #include "metrics/metrics.h"
 
@@ -23,12 +24,32 @@ gw_health_route(struct gw_handler_env *env)
     return (struct gw_route){"/healthz", "GET, HEAD", handle_health, env};
 }
 
+/* Spool gauges are read at scrape time: between batches the forwarder
+ * does not touch them, and the oldest event ages while nothing happens. */
+static void
+sample_spool(struct gw_spool *spool)
+{
+    int64_t oldest;
+
+    if (spool == NULL) {
+        return;
+    }
+    oldest = gw_spool_oldest_ms(spool);
+    gw_metrics_set("signin_gateway_spool_events", gw_spool_depth(spool));
+    gw_metrics_set("signin_gateway_spool_oldest_event_age_seconds",
+                   oldest > 0 && gw_clock_now_ms() > oldest
+                       ? (gw_clock_now_ms() - oldest) / 1000
+                       : 0);
+}
+
 static void
 handle_metrics(struct gw_request *req, void *ctx)
 {
-    char *text = gw_metrics_render();
+    struct gw_handler_env *env = ctx;
+    char *text;
 
-    (void)ctx;
+    sample_spool(env != NULL ? env->spool : NULL);
+    text = gw_metrics_render();
     if (text == NULL) {
         gw_reply_error(req, 503, "no_memory", "try again later", NULL);
         return;

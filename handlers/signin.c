@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "handlers/accept.h"
 #include "handlers/env.h"
+#include "handlers/oidc.h"
 #include "handlers/reply_map.h"
 
 static void
@@ -30,37 +31,36 @@ static void
 handle_signin(struct gw_request *req, void *ctx)
 {
     struct gw_handler_env *env = ctx;
-    struct gw_jwt_verified verified;
+    struct gw_jwt_verified verified = {0};
+    const struct gw_event_mapping *map;
     struct json_object *body = NULL;
     struct gw_event ev = {0};
     struct gw_event_error err;
-    enum gw_jwt_result jrc;
     enum gw_event_result erc;
     const char *token;
     size_t token_len, body_len;
     int64_t now = gw_clock_now_ms();
 
-    if (env->user_keys.count == 0) {
+    if (env->user_keys.count == 0 && env->oidc == NULL) {
         gw_reply_refuse(req, 404, "not_configured",
-                        "browser sign-ins are off: set auth.jwks_file, "
-                        "auth.pem_file or auth.hs_secret_file", NULL);
+                        "browser sign-ins are off: set issuers.<name>.url, "
+                        "auth.jwks_file, auth.pem_file or "
+                        "auth.hs_secret_file", NULL);
         return;
     }
     if (!gw_reply_need_bearer(req, &token, &token_len)) {
         return;
     }
-    jrc = gw_jwt_verify(&env->user_policy, &env->user_keys, token, token_len,
-                        now, &verified);
-    if (jrc != GW_JWT_OK) {
-        gw_reply_token_error(req, jrc, &verified);
-        return;
+    if (!gw_oidc_signin_verify(env, req, token, token_len, now, &verified,
+                               &map)) {
+        goto out;
     }
     (void)gw_request_body(req, &body_len);
     if (body_len > 0 && !gw_reply_need_json(req, &body)) {
         goto out;
     }
-    erc = gw_signed_in_from_claims(&env->mapping, verified.claims, body, now,
-                                   &ev, &err);
+    erc = gw_signed_in_from_claims(map, verified.claims, body, now, &ev,
+                                   &err);
     if (erc != GW_EVENT_OK) {
         gw_reply_event_error(req, erc, &err, -1);
         goto out;

@@ -260,6 +260,9 @@ log_item(struct gw_request *req, const struct gw_provider *p,
 {
     gw_metrics_inc2(ITEMS_METRIC, "provider", p->name, "outcome",
                     signed_in ? "signed_in" : "ignored");
+    if (!signed_in) {
+        gw_metrics_add("signin_gateway_events_ignored_total", NULL, NULL, 1);
+    }
     if (!gw_log_enabled(GW_LOG_DEBUG)) {
         return;
     }

@@ -2,6 +2,7 @@
 #ifndef GW_METRICS_METRICS_H
 #define GW_METRICS_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Adds delta to the counter name{label_key="label_value"}; label_key may be
@@ -24,5 +25,17 @@ int64_t gw_metrics_get(const char *name, const char *label_key,
 /* Renders every series as Prometheus text exposition into a new string;
  * caller frees. NULL when out of memory. */
 char *gw_metrics_render(void);
+
+/* Adds one observation (seconds) to the histogram name; at most a few
+ * histograms exist, all with the same buckets (5 ms to 30 s). */
+void gw_metrics_observe(const char *name, double seconds);
+
+/* A static label for an HTTP status ("429"; "0" for no answer, "other"). */
+const char *gw_metrics_status_label(long status);
+
+/* Writes "v1=n,v2=m" for the series of name (by first label value) that
+ * grew since the previous call, with n the growth, into out; returns the
+ * total growth. For one caller at a time (the periodic summary). */
+int64_t gw_metrics_delta_text(const char *name, char *out, size_t len);
 
 #endif

@@ -6,16 +6,30 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev
           libjwt-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev openssl)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(clang-tidy curl)
+    # prometheus: promtool checks /metrics; haproxy: the scale-out test.
+    packages+=(clang-tidy curl chromium prometheus haproxy)
     command -v node >/dev/null 2>&1 || packages+=(nodejs)
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
+
+# The browser tests' one dependency (playwright-core), pinned by the
+# lockfile; it drives the chromium package, it downloads no browser.
+browser_deps() {
+    if [ "${1:-}" = "--test" ]; then
+        (cd "$(dirname "$0")/../tests/browser" &&
+            npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
         missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    browser_deps "${1:-}"
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
@@ -30,3 +44,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 ${SUDO:-} apt-get update -qq
 DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+browser_deps "${1:-}"

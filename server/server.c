@@ -3,6 +3,7 @@
 #include "server/server.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,11 +35,18 @@ struct gw_server {
     size_t route_count;
     size_t body_max_bytes;
     bool access_log;
+    const struct gw_route *cors_route; /* NULL: no CORS */
+    const char *const *cors_origins;
+    size_t cors_origin_count;
+    char cors_max_age[16];
     unsigned port;
     char id_prefix[9];
     atomic_uint_fast64_t id_counter;
     atomic_int suspended; /* requests waiting for another thread */
     atomic_int in_flight; /* requests begun and not completed */
+    atomic_bool stopping; /* quiesced: new requests get 503 */
+    pthread_mutex_t park_lock;
+    bool closing;         /* under park_lock: no more suspensions */
 };
 
 struct reply_header {
@@ -60,6 +68,7 @@ struct gw_request {
     bool too_large;
     bool replied;
     bool dispatched; /* the handler ran; a later call only answers */
+    bool preflight;  /* a CORS preflight from an allowed origin */
     bool suspended;  /* the answer comes from another thread */
     unsigned status;
     struct MHD_Response *response;
@@ -123,12 +132,23 @@ gw_request_set_reason(struct gw_request *req, const char *reason)
     req->reason = reason;
 }
 
-void
+bool
 gw_request_suspend(struct gw_request *req)
 {
+    struct gw_server *srv = req->srv;
+
+    /* Once the daemon is about to stop, nothing may be parked: libmicrohttpd
+     * aborts the process when it stops with a suspended connection. */
+    pthread_mutex_lock(&srv->park_lock);
+    if (srv->closing) {
+        pthread_mutex_unlock(&srv->park_lock);
+        return false;
+    }
+    atomic_fetch_add(&srv->suspended, 1);
+    pthread_mutex_unlock(&srv->park_lock);
     req->suspended = true;
-    atomic_fetch_add(&req->srv->suspended, 1);
     MHD_suspend_connection(req->conn);
+    return true;
 }
 
 void
@@ -154,6 +174,58 @@ gw_reply_header(struct gw_request *req, const char *name, const char *value)
     snprintf(h->value, sizeof(h->value), "%s", value);
 }
 
+/* The request's Origin when the route takes CORS and the origin is one of
+ * the configured ones, compared exactly (no wildcard, no suffix match). */
+static const char *
+cors_origin(struct gw_request *req)
+{
+    const char *origin;
+
+    if (req->route == NULL || req->route != req->srv->cors_route) {
+        return NULL;
+    }
+    origin = gw_request_header(req, "Origin");
+    for (size_t i = 0; origin != NULL && i < req->srv->cors_origin_count;
+         i++) {
+        if (strcmp(req->srv->cors_origins[i], origin) == 0) {
+            return origin;
+        }
+    }
+    return NULL;
+}
+
+/* Fetch standard, CORS protocol: the allowed origin is echoed, never "*";
+ * no Allow-Credentials, as the token travels in Authorization. */
+static bool
+add_cors(struct gw_request *req, struct MHD_Response *r)
+{
+    const char *origin = cors_origin(req);
+
+    if (req->route != NULL && req->route == req->srv->cors_route &&
+        MHD_add_response_header(r, "Vary", "Origin") != MHD_YES) {
+        return false;
+    }
+    if (origin == NULL) {
+        return true;
+    }
+    if (MHD_add_response_header(r, "Access-Control-Allow-Origin", origin) !=
+            MHD_YES ||
+        MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                "Retry-After, X-Request-Id") != MHD_YES) {
+        return false;
+    }
+    if (!req->preflight) {
+        return true;
+    }
+    return MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                                   req->route->allow) == MHD_YES &&
+           MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                   "Authorization, Content-Type") ==
+               MHD_YES &&
+           MHD_add_response_header(r, "Access-Control-Max-Age",
+                                   req->srv->cors_max_age) == MHD_YES;
+}
+
 static void
 reply_raw(struct gw_request *req, unsigned status, const char *type,
           const char *body, size_t len)
@@ -170,7 +242,8 @@ reply_raw(struct gw_request *req, unsigned status, const char *type,
     }
     if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) !=
             MHD_YES ||
-        MHD_add_response_header(r, "X-Request-Id", req->id) != MHD_YES) {
+        MHD_add_response_header(r, "X-Request-Id", req->id) != MHD_YES ||
+        !add_cors(req, r)) {
         MHD_destroy_response(r);
         return;
     }
@@ -343,11 +416,25 @@ refuse_early(struct gw_request *req)
     char *end;
     unsigned long long declared;
 
+    if (atomic_load(&req->srv->stopping)) {
+        /* Keep-alive clients still send after quiesce: tell them to go. */
+        gw_reply_header(req, "Retry-After", "1");
+        gw_reply_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+        gw_reply_error(req, 503, "shutting_down",
+                       "the gateway is shutting down; retry", NULL);
+        return true;
+    }
     if (req->route == NULL) {
         gw_reply_error(req, 404, "not_found", "no such endpoint", NULL);
         return true;
     }
     if (strcmp(req->method, "OPTIONS") == 0) {
+        /* A preflight from an allowed origin gets the CORS answer; any
+         * other OPTIONS, the plain one, which a browser treats as a
+         * refusal. */
+        req->preflight =
+            cors_origin(req) != NULL &&
+            gw_request_header(req, "Access-Control-Request-Method") != NULL;
         gw_reply_header(req, MHD_HTTP_HEADER_ALLOW, req->route->allow);
         gw_reply_json(req, 204, json_object_new_object());
         return true;
@@ -596,10 +683,18 @@ gw_server_start(const struct gw_server_config *cfg,
     }
     snprintf(srv->id_prefix, sizeof(srv->id_prefix), "%02x%02x%02x%02x",
              rnd[0], rnd[1], rnd[2], rnd[3]);
+    pthread_mutex_init(&srv->park_lock, NULL);
     srv->routes = routes;
     srv->route_count = route_count;
     srv->body_max_bytes = cfg->body_max_bytes;
     srv->access_log = cfg->access_log;
+    srv->cors_origins = cfg->cors_origins;
+    srv->cors_origin_count = cfg->cors_origin_count;
+    srv->cors_route = cfg->cors_path != NULL && cfg->cors_origin_count > 0
+                          ? find_route(srv, cfg->cors_path)
+                          : NULL;
+    snprintf(srv->cors_max_age, sizeof(srv->cors_max_age), "%u",
+             cfg->cors_max_age_s);
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -633,7 +728,10 @@ gw_server_port(const struct gw_server *srv)
 void
 gw_server_quiesce(struct gw_server *srv)
 {
-    MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+    MHD_socket fd;
+
+    atomic_store(&srv->stopping, true);
+    fd = MHD_quiesce_daemon(srv->daemon);
 
     if (fd != MHD_INVALID_SOCKET) {
         close(fd);
@@ -649,11 +747,19 @@ gw_server_stop(struct gw_server *srv, int64_t wait_ms)
     if (srv == NULL) {
         return;
     }
-    /* Requests under way (those waiting for the spool above all) are
-     * answered before the daemon goes: a 202 promised is a 202 sent. */
+    /* Requests under way are answered before the daemon goes. Parked ones
+     * (waiting for the spool) must all be resumed first whatever the
+     * wait: the spool's writer answers each of them. */
     while (atomic_load(&srv->in_flight) > 0 && gw_clock_mono_ms() < until) {
         nanosleep(&pause, NULL);
     }
+    pthread_mutex_lock(&srv->park_lock);
+    srv->closing = true;
+    pthread_mutex_unlock(&srv->park_lock);
+    while (atomic_load(&srv->suspended) > 0) {
+        nanosleep(&pause, NULL);
+    }
     MHD_stop_daemon(srv->daemon);
+    pthread_mutex_destroy(&srv->park_lock);
     free(srv);
 }

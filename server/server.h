@@ -29,6 +29,13 @@ struct gw_server_config {
     unsigned threads;      /* 0: one per CPU */
     size_t body_max_bytes;
     bool access_log;
+    /* Exact origins ("https://app.example.com") allowed to call the route
+     * at cors_path from a browser; borrowed, must outlive the server.
+     * Other origins and routes get no CORS headers. */
+    const char *cors_path;
+    const char *const *cors_origins;
+    size_t cors_origin_count;
+    unsigned cors_max_age_s; /* how long a preflight answer is cached */
 };
 
 /* Starts listening; NULL with err filled on failure. The routes must
@@ -50,8 +57,10 @@ void gw_server_stop(struct gw_server *srv, int64_t wait_ms);
 
 /* Parks the request: the handler returns without replying, and another
  * thread later calls a gw_reply_* function and then gw_request_resume.
- * Call only from the handler, before handing the request to that thread. */
-void gw_request_suspend(struct gw_request *req);
+ * Call only from the handler, before handing the request to that thread.
+ * Returns false (nothing parked: reply at once) once the server stops. */
+bool gw_request_suspend(struct gw_request *req)
+    __attribute__((warn_unused_result));
 
 /* Sends the reply set while suspended. The request must not be touched
  * after this call: it may already be complete and freed. */

@@ -1,18 +1,21 @@
 // The durable spool: events acknowledged 202 survive an upstream outage, a
 // SIGKILL and a SIGTERM with work left, and reach the upstream exactly once;
-// retries (503, 429 Retry-After, 401 hold), dead letters (400) with
-// `dlq list` / `dlq replay`, duplicate ids within the window, spool_full, a
-// corrupt or unwritable spool at start, and the three durability levels.
+// retries (503, 429 Retry-After, 401/403 hold), dead letters (400, 422) with
+// `dlq list` / `dlq replay`, duplicate ids within dedup.window_s, spool_full
+// (one at a time and concurrent), the shutdown deadline, a corrupt or
+// unwritable spool at start, spool settings, and the three durability levels.
 // "Upstream down" means nothing listens on its port: a relay is opened on
 // that port later, in front of a harness upstream that records everything.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
-    makeHsSecretFile, makeTempDir, signJwt, startGateway, startUpstream, stopAndCheck, assertLogHygiene,
+    makeHsSecretFile, makeTempDir, signJwt, request, startGateway, startUpstream, stopAndCheck, assertLogHygiene,
     runBin, nowS, sleep, waitFor, registerSensitive, signinEventId, SLOW,
 } from './lib/harness.mjs';
 
@@ -36,8 +39,8 @@ function newToken(prefix = 'usr') {
     return { token, sub: c.sub, id: signinEventId(ISS, c.sub, c.jti) };
 }
 
-function postSignIn(gw, token) {
-    return gw.req('/v1/signed-in', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+function postSignIn(gw, token, agent) {
+    return gw.req('/v1/signed-in', { method: 'POST', headers: { authorization: `Bearer ${token}` }, ...(agent ? { agent } : {}) });
 }
 
 /* Signs in with t (default: a new token) and checks the 202 and its id. */
@@ -135,6 +138,38 @@ function assertEachOnce(list, sent, label) {
     const extra = list.filter((e) => !ids.has(e?.properties?.message_id));
     assert.deepStrictEqual(extra, [], `${label}: no event other than the ${sent.length} sent`);
     assert.equal(list.length, sent.length, `${label}: exactly ${sent.length} events delivered`);
+}
+
+/* Events the upstream took (2xx) in answers written before exitAt (a
+ * performance.now() time): what a gateway that exited then can have seen. */
+function answeredBefore(up, latency, exitAt) {
+    return up.requests.filter((r) => r.status >= 200 && r.status < 300 && Array.isArray(r.body) && r.t + latency < exitAt)
+        .flatMap((r) => r.body);
+}
+
+/* Bytes of the events the upstream took (2xx), as the gateway counts them:
+ * a batch is "[" + events joined by "," + "]". */
+function deliveredBytes(up) {
+    return up.requests.filter((r) => r.status >= 200 && r.status < 300 && Array.isArray(r.body))
+        .reduce((sum, r) => sum + Buffer.byteLength(r.raw) - 2 - (r.body.length - 1), 0);
+}
+
+/* Sign-ins one after another until three are refused (or 60 sent). */
+async function fillSpool(gw, prefix) {
+    const accepted = [];
+    const refused = [];
+    for (let i = 0; i < 60 && refused.length < 3; i++) {
+        const t = newToken(prefix);
+        const res = await postSignIn(gw, t.token);
+        if (res.status === 202) {
+            assert.equal(refused.length, 0, `${prefix}: no 202 after a spool_full while nothing drains (${t.sub})`);
+            assert.equal(res.json?.event_id, t.id, `${prefix}: ${t.sub} event_id`);
+            accepted.push(t);
+        } else {
+            refused.push({ t, res });
+        }
+    }
+    return { accepted, refused };
 }
 
 /* Kills gw with SIGKILL and runs the teardown log checks on it. */
@@ -427,19 +462,7 @@ describe('durable spool', () => {
     test('spool full: 503 spool_full with Retry-After while the upstream is down; accepted again after draining', async () => {
         const port = await freePort();
         const gw = await gateway('spool-full', gatewayEnv(`http://127.0.0.1:${port}/v1/track`, { GW_SPOOL_MAX_BYTES: '2048' }));
-        const accepted = [];
-        const refused = [];
-        for (let i = 0; i < 60 && refused.length < 3; i++) {
-            const t = newToken('sf');
-            const res = await postSignIn(gw, t.token);
-            if (res.status === 202) {
-                assert.equal(refused.length, 0, `spool full: no 202 after a spool_full while nothing drains (${t.sub})`);
-                assert.equal(res.json?.event_id, t.id, `spool full: ${t.sub} event_id`);
-                accepted.push(t);
-            } else {
-                refused.push({ t, res });
-            }
-        }
+        const { accepted, refused } = await fillSpool(gw, 'sf');
         assert.ok(accepted.length >= 3, `spool full: some sign-ins accepted before the spool filled (${accepted.length})`);
         assert.equal(refused.length, 3, `spool full: sign-ins refused once 2048 bytes are held (accepted ${accepted.length})`);
         for (const { t, res } of refused) {
@@ -452,6 +475,11 @@ describe('durable spool', () => {
         const relay = await openRelay(port, up.port);
         track(() => relay.close());
         await up.waitFor(() => accepted.every((s) => byId(up.events(), s.id) >= 1), 15000 * SLOW, 'every accepted event after the upstream came back');
+        await sleep(300);
+        const held = deliveredBytes(up);
+        const eventSize = Math.max(...up.events().map((e) => Buffer.byteLength(JSON.stringify(e))));
+        assert.ok(held <= 2048, `spool full: the accepted events hold at most spool.max_bytes=2048 bytes (${held})`);
+        assert.ok(held + 2 * eventSize > 2048, `spool full: refused only once the spool was nearly full (${held} bytes held)`);
         const later = await waitFor(async () => {
             const t = newToken('sf-after');
             const res = await postSignIn(gw, t.token);
@@ -468,9 +496,71 @@ describe('durable spool', () => {
         await relay.close();
     });
 
+    test('spool full under concurrent sign-ins: spool.max_bytes still holds', async () => {
+        // durability power: each commit waits for an fsync, so many requests
+        // are between the size check and the commit at once.
+        const port = await freePort();
+        const gw = await gateway('spool-full-concurrent', gatewayEnv(`http://127.0.0.1:${port}/v1/track`,
+            { GW_SPOOL_MAX_BYTES: '2048', GW_SPOOL_DURABILITY: 'power' }));
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+        track(async () => agent.destroy());
+        const toks = Array.from({ length: 60 }, () => newToken('sfc'));
+        const res = await Promise.all(toks.map((t) => postSignIn(gw, t.token, agent)));
+        agent.destroy();
+        const accepted = toks.filter((t, i) => res[i].status === 202);
+        for (const [i, r] of res.entries()) {
+            assert.ok(r.status === 202 || (r.status === 503 && r.json?.error === 'spool_full'),
+                `spool full concurrent ${toks[i].sub}: 202 or 503 spool_full (got ${r.status} ${r.text})`);
+        }
+        assert.ok(accepted.length > 0 && accepted.length < 60, `spool full concurrent: some accepted, some refused (${accepted.length} accepted)`);
+        const up = await upstream();
+        const relay = await openRelay(port, up.port);
+        track(() => relay.close());
+        await up.waitFor(() => accepted.every((s) => byId(up.events(), s.id) >= 1), 15000 * SLOW, 'every accepted event');
+        await sleep(300);
+        assertEachOnce(up.events(), accepted, 'spool full concurrent: acknowledged events');
+        const held = deliveredBytes(up);
+        assert.ok(held <= 2048, `spool full concurrent: ${accepted.length} acknowledged events held ${held} bytes, over spool.max_bytes=2048`);
+        await stopAndCheck(gw);
+        await relay.close();
+    });
+
+    test('spool full: a duplicate of an acknowledged event still gets the same 202 answer', async () => {
+        const port = await freePort();
+        const gw = await gateway('spool-full-dup', gatewayEnv(`http://127.0.0.1:${port}/v1/track`, { GW_SPOOL_MAX_BYTES: '2048' }));
+        const { accepted, refused } = await fillSpool(gw, 'sfd');
+        assert.equal(refused.length, 3, `spool full dup: the spool filled (accepted ${accepted.length})`);
+        const again = await postSignIn(gw, accepted[0].token);
+        assert.equal(again.status, 202, `spool full dup: an acknowledged token posted again while full: 202 (got ${again.status} ${again.text})`);
+        assert.equal(again.json?.event_id, accepted[0].id, 'spool full dup: the same event_id');
+        await stopAndCheck(gw);
+    });
+
+    test('dedup.window_s=1: a repeat within the window is collapsed, after it the id is new again', async () => {
+        const up = await upstream();
+        const gw = await gateway('dedup-window', gatewayEnv(up.url, { GW_DEDUP_WINDOW_S: '1' }));
+        const t0 = performance.now();
+        const a = await signIn(gw, 'win');
+        await up.waitForEvents(1, 10000 * SLOW);
+        const r2 = await postSignIn(gw, a.token);
+        const inWindow = performance.now() - t0 < 900;
+        assert.deepStrictEqual([r2.status, r2.json?.event_id], [202, a.id], 'dedup window: a repeat gets 202 and the same event_id');
+        await sleep(Math.max(0, 1300 - (performance.now() - t0)));
+        const r3 = await postSignIn(gw, a.token);
+        assert.deepStrictEqual([r3.status, r3.json?.event_id], [202, a.id], 'dedup window: after the window, 202 and the same event_id');
+        await up.waitForEvents(2, 10000 * SLOW);
+        await sleep(400);
+        if (inWindow) {
+            assert.equal(byId(up.events(), a.id), 2, 'dedup window: forwarded once inside the window and once after it');
+        }
+        assert.ok(up.events().every((e) => e.properties.message_id === a.id), 'dedup window: only that event');
+        await stopAndCheck(gw);
+    });
+
     test('SIGTERM with events in flight: exit 0; the rest is sent after restart, each acknowledged event once', async () => {
+        const latency = 300;
         const slow = await upstream(async () => {
-            await sleep(300);
+            await sleep(latency);
             return undefined;
         });
         const env = { GW_UPSTREAM_BATCH_MAX: '2', GW_UPSTREAM_BATCH_MS: '10', GW_UPSTREAM_SHUTDOWN_MS: '400' };
@@ -481,7 +571,17 @@ describe('durable spool', () => {
         // More sign-ins race the SIGTERM: each is either acknowledged or not.
         const racing = Array.from({ length: 6 }, () => newToken('term-race'));
         const racePosts = racing.map((t) => postSignIn(gw1, t.token).then((r) => r, (e) => ({ status: 0, error: String(e) })));
+        let exitAt = Infinity;
+        gw1.exited.then(() => {
+            exitAt = performance.now();
+        });
         await sleep(5);
+        gw1.proc.kill('SIGTERM');
+        await waitFor(() => gw1.logs().some((o) => o.event === 'stopping') || gw1.exitInfo(), 5000 * SLOW, 'the "stopping" log line');
+        // A new connection after SIGTERM: not accepted (refused, or 503).
+        const late = newToken('term-late');
+        const lateRes = await request(`${gw1.url}/v1/signed-in`, { method: 'POST', headers: { authorization: `Bearer ${late.token}` }, timeoutMs: 5000 * SLOW })
+            .then((r) => r, (e) => ({ status: 0, error: String(e) }));
         const code = await gw1.stop();
         assertLogHygiene(gw1);
         assert.equal(code, 0, 'sigterm: exit code 0 after SIGTERM');
@@ -496,7 +596,10 @@ describe('durable spool', () => {
                 assert.equal(r.json?.error, 'shutting_down', `sigterm: racing sign-in ${i} 503 is shutting_down`);
             }
         }
-        const run1 = slow.events();
+        // Delivered in run 1: answered 2xx before the gateway exited.
+        const run1 = answeredBefore(slow, latency, exitAt);
+        assert.ok(lateRes.status === 0 || (lateRes.status === 503 && lateRes.json?.error === 'shutting_down'),
+            `sigterm: a sign-in on a new connection after SIGTERM is not accepted (got ${lateRes.status} ${lateRes.text ?? lateRes.error})`);
         assert.ok(run1.length < acked.length, `sigterm: events were left for the next run (${run1.length} of ${acked.length} delivered)`);
         await slow.close();
 
@@ -505,12 +608,65 @@ describe('durable spool', () => {
         await fast.waitFor(() => acked.every((s) => byId([...run1, ...fast.events()], s.id) >= 1), 15000 * SLOW, 'every acknowledged event across both runs');
         await sleep(500);
         assertEachOnce([...run1, ...fast.events()], acked, 'sigterm: across both runs');
+        assert.equal(byId([...slow.allEvents(), ...fast.allEvents()], late.id), 0, 'sigterm: the sign-in refused after SIGTERM is never sent');
         for (const [i, r] of raceResults.entries()) {
             if (r.status === 503) {
                 assert.equal(byId([...run1, ...fast.allEvents()], racing[i].id), 0, `sigterm: refused racing sign-in ${i} never sent`);
             }
         }
         await stopAndCheck(gw2);
+    });
+
+    test('SIGTERM while a slow upstream request is under way: it may finish (at most timeout_ms), no more tries; exit 0; nothing lost', async () => {
+        const latency = 2500 + 2000 * SLOW;
+        const slow = await upstream(async () => {
+            await sleep(latency);
+            return undefined;
+        });
+        const env = { GW_UPSTREAM_BATCH_MAX: '2', GW_UPSTREAM_BATCH_MS: '10', GW_UPSTREAM_SHUTDOWN_MS: '300', GW_UPSTREAM_TIMEOUT_MS: '20000' };
+        const gw1 = await gateway('sigterm-deadline-1', gatewayEnv(slow.url, env));
+        const acked = await Promise.all(Array.from({ length: 6 }, () => signIn(gw1, 'deadline')));
+        await slow.waitFor(() => slow.requests.length >= 1, 10000 * SLOW, 'a first (slow) upstream request');
+        let exitAt = Infinity;
+        gw1.exited.then(() => {
+            exitAt = performance.now();
+        });
+        const t0 = performance.now();
+        const code = await gw1.stop();
+        const took = exitAt - t0;
+        assertLogHygiene(gw1);
+        assert.equal(code, 0, 'sigterm deadline: exit code 0 after SIGTERM');
+        const run1 = answeredBefore(slow, latency, exitAt);
+        await slow.close();
+
+        const fast = await upstream();
+        const gw2 = await gateway('sigterm-deadline-2', gatewayEnv(fast.url), { dataDir: gw1.dataDir });
+        await fast.waitFor(() => acked.every((s) => byId([...run1, ...fast.events()], s.id) >= 1), 15000 * SLOW, 'every acknowledged event across both runs');
+        await sleep(300);
+        const ids = new Set(acked.map((s) => s.id));
+        assert.ok(fast.events().every((e) => ids.has(e.properties?.message_id)), 'sigterm deadline: nothing but acknowledged events');
+        assertEachOnce(fast.events(), acked.filter((s) => byId(run1, s.id) === 0), 'sigterm deadline: what the first run did not deliver, after restart');
+        await stopAndCheck(gw2);
+        // The request under way finishes (it may have been taken: cutting it
+        // short could send its events twice); nothing new starts after it.
+        assert.ok(took < latency + 300 + 1500 * SLOW, `sigterm deadline: exited ${Math.round(took)} ms after SIGTERM with upstream.shutdown_ms=300 (upstream answers after ${latency} ms)`);
+        assert.ok(slow.requests.length <= 2, `sigterm deadline: no new upstream request after the deadline (${slow.requests.length})`);
+    });
+
+    test('spool settings are checked: spool.max_bytes below 1024 or an unknown durability stop the start', async () => {
+        const up = await upstream();
+        const ok = await gateway('spool-min', gatewayEnv(up.url, { GW_SPOOL_MAX_BYTES: '1024', GW_SPOOL_DURABILITY: 'power' }));
+        const s = await signIn(ok, 'min');
+        await up.waitForEvents(1, 10000 * SLOW);
+        assertEachOnce(up.events(), [s], 'spool.max_bytes=1024 (the minimum) with durability power');
+        await stopAndCheck(ok);
+        for (const [label, extra] of [['max_bytes 1000', { GW_SPOOL_MAX_BYTES: '1000' }], ['durability sometimes', { GW_SPOOL_DURABILITY: 'sometimes' }]]) {
+            const dir = makeTempDir('badcfg');
+            const r = await runBin([], { env: { ...gatewayEnv('http://127.0.0.1:9/v1/track'), GW_LISTEN_PORT: '0', GW_DATA_DIR: dir, ...extra }, timeoutMs: 10000 * SLOW });
+            assert.equal(r.code, 2, `${label}: exit 2, a configuration error (got ${r.code}; stderr ${r.stderr.slice(0, 300)})`);
+            assert.ok(/spool/.test(r.stderr), `${label}: the message names the spool setting (${r.stderr.slice(0, 300)})`);
+            assert.doesNotMatch(r.stderr, /Sanitizer|runtime error:/, `${label}: no sanitizer report`);
+        }
     });
 
     test('corrupt spool at start: non-zero exit, an error line naming the spool, the file left as it was', async () => {

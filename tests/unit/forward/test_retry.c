@@ -65,7 +65,7 @@ test_classify_sorts_each_status_into_its_kind(void)
         {"400 bad request", 400, GW_RETRY_REFUSED},
         {"401 our key", 401, GW_RETRY_HOLD},
         {"403 our key", 403, GW_RETRY_HOLD},
-        {"404 not found", 404, GW_RETRY_REFUSED},
+        {"404 not found: our URL, held", 404, GW_RETRY_HOLD},
         {"408 request timeout", 408, GW_RETRY_AGAIN},
         {"409 conflict", 409, GW_RETRY_REFUSED},
         {"422 unprocessable", 422, GW_RETRY_REFUSED},

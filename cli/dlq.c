@@ -16,7 +16,7 @@ usage(FILE *out)
             "usage: signin-gateway dlq list [settings]\n"
             "       signin-gateway dlq replay [--id EVENT_ID] [settings]\n"
             "list prints one dead letter a line: id, upstream status, time "
-            "(ms), answer,\nevent. replay moves them (or the one with "
+            "(ms since 1970),\nanswer, event. replay moves them (or the one with "
             "--id) back to the queue. The spool\nis found as the gateway "
             "finds it: --spool-path, --data-dir, GW_* or --config.\n");
 }
@@ -46,6 +46,9 @@ gw_dlq_main(int argc, char **argv)
     }
     if (strcmp(argv[1], "list") == 0) {
         n = gw_spool_dead_list(cfg->spool_path, stdout, err, sizeof(err));
+        if (n >= 0) {
+            fprintf(stderr, "dlq: %ld dead letter(s)\n", n);
+        }
     } else {
         n = gw_spool_dead_replay(cfg->spool_path, id, err, sizeof(err));
         if (n >= 0) {
@@ -57,5 +60,6 @@ gw_dlq_main(int argc, char **argv)
         fprintf(stderr, "dlq: %s\n", err);
         return 1;
     }
-    return 0;
+    /* A named event that is not there is a mistake worth an exit code. */
+    return id != NULL && n == 0 ? 1 : 0;
 }

@@ -88,8 +88,6 @@ static const struct key keys[] = {
         "first retry backoff"),
     INT("upstream.retry_max_ms", upstream_retry_max_ms, "30000", 1, 3600000,
         "retry backoff cap"),
-    INT("upstream.queue_max_events", upstream_queue_max_events, "100000", 1,
-        100000000, "events held before 503 queue_full"),
     INT("upstream.shutdown_ms", upstream_shutdown_ms, "10000", 0, 600000,
         "flush deadline on SIGTERM"),
     STR("spool.path", spool_path, "", 0,

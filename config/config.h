@@ -96,7 +96,6 @@ struct gw_config {
     long upstream_timeout_ms;
     long upstream_retry_base_ms;
     long upstream_retry_max_ms;
-    long upstream_queue_max_events;
     long upstream_shutdown_ms;
 
     char *spool_path;

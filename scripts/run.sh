@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+echo "run: building (build/signin-gateway)" >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target signin-gateway >/dev/null
+echo "run: starting; Ctrl-C stops it" >&2
 exec ./build/signin-gateway "$@"

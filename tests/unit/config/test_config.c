@@ -172,8 +172,8 @@ test_config_defaults_match_the_spec(void)
     CHECK(cfg->upstream_timeout_ms == 10000, "upstream.timeout_ms", name);
     CHECK(cfg->upstream_retry_base_ms == 200, "upstream.retry_base_ms", name);
     CHECK(cfg->upstream_retry_max_ms == 30000, "upstream.retry_max_ms", name);
-    CHECK(cfg->upstream_queue_max_events == 100000, "upstream.queue_max_events",
-          name);
+    CHECK(cfg->spool_max_bytes == 1073741824L, "spool.max_bytes", name);
+    CHECK(cfg->dedup_window_s == 86400, "dedup.window_s", name);
     CHECK(cfg->upstream_shutdown_ms == 10000, "upstream.shutdown_ms", name);
     CHECK(str_is(cfg->output_file, "./data/events.ndjson"),
           "output.file from data.dir", name);

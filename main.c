@@ -52,6 +52,8 @@ usage(FILE *out)
             "       signin-gateway check-config [settings]\n"
             "       signin-gateway verify --token TOKEN|--token-file FILE "
             "[--backend] [settings]\n"
+            "       signin-gateway verify --webhook PROVIDER --body FILE "
+            "--headers FILE [settings]\n"
             "       signin-gateway healthcheck [--path /healthz] [settings]\n"
             "       signin-gateway --version | --help\n\n",
             GW_VERSION);
@@ -748,7 +750,8 @@ check_config(int argc, char **argv)
 }
 
 /* verify: explains, step by step, what the gateway would decide about a
- * token, with the keys and policy of this configuration. */
+ * token or a captured webhook, with the keys, secrets and policy of this
+ * configuration. */
 static int
 verify(int argc, char **argv)
 {

@@ -123,6 +123,26 @@ mac_equal(const unsigned char *a, const unsigned char *b)
     return CRYPTO_memcmp(a, b, MAC_LEN) == 0;
 }
 
+static void
+observe_entry(const struct gw_webhook_signed *r, const char *entry, size_t len,
+              bool readable, bool matched)
+{
+    if (r->observer != NULL && r->observer->on_entry_fn != NULL) {
+        r->observer->on_entry_fn(r->observer->ctx, entry, len, readable,
+                                 matched);
+    }
+}
+
+static void
+observe_time(const struct gw_webhook_signed *r, int64_t signed_ms,
+             int64_t now_ms, int64_t tolerance_s, bool fresh)
+{
+    if (r->observer != NULL && r->observer->on_time_fn != NULL) {
+        r->observer->on_time_fn(r->observer->ctx, signed_ms, now_ms,
+                                tolerance_s, fresh);
+    }
+}
+
 enum gw_webhook_sig_result
 gw_webhook_sig_static(const struct gw_secret *expected, const char *value)
 {
@@ -160,12 +180,15 @@ gw_webhook_sig_hmac_body(const struct gw_secret *key,
     ok = enc == GW_WEBHOOK_HEX ? hex_mac(sig, len, got)
                                : base64_mac(sig, len, got);
     if (!ok) {
+        observe_entry(r, sig, len, false, false);
         return GW_WEBHOOK_SIG_MALFORMED;
     }
     if (!hmac_parts(key, &body, 1, want)) {
         return GW_WEBHOOK_SIG_NO_MEMORY;
     }
-    return mac_equal(want, got) ? GW_WEBHOOK_SIG_OK : GW_WEBHOOK_SIG_MISMATCH;
+    ok = mac_equal(want, got);
+    observe_entry(r, sig, len, true, ok);
+    return ok ? GW_WEBHOOK_SIG_OK : GW_WEBHOOK_SIG_MISMATCH;
 }
 
 /* A whole decimal number of at most TIME_DIGITS_MAX digits. */
@@ -199,11 +222,11 @@ is_fresh(int64_t signed_ms, int64_t now_ms, int64_t tolerance_s)
 /* Walks "v1,<b64> v1,<b64>" (or joined by ", "): true when an entry of
  * version v1 equals want. *seen counts the v1 entries that decoded. */
 static bool
-standard_any_match(const char *list, const unsigned char want[MAC_LEN],
-                   size_t *seen)
+standard_any_match(const struct gw_webhook_signed *r,
+                   const unsigned char want[MAC_LEN], size_t *seen)
 {
     unsigned char got[MAC_LEN];
-    const char *p = list;
+    const char *p = r->signature;
     bool match = false;
 
     for (size_t n = 0; *p != '\0' && n < GW_WEBHOOK_SIG_MAX_ENTRIES; n++) {
@@ -218,8 +241,13 @@ standard_any_match(const char *list, const unsigned char want[MAC_LEN],
          * time taken does not say which entry matched. */
         if (len > 3 && strncmp(p, "v1,", 3) == 0 &&
             base64_mac(p + 3, len - 3, got)) {
+            bool equal = mac_equal(want, got);
+
             (*seen)++;
-            match = mac_equal(want, got) || match;
+            match = equal || match;
+            observe_entry(r, p, len, true, equal);
+        } else if (len > 0) {
+            observe_entry(r, p, len, false, false);
         }
         p += strcspn(p, " ");
     }
@@ -252,14 +280,19 @@ gw_webhook_sig_standard(const struct gw_secret *key,
     if (!hmac_parts(key, parts, 5, want)) {
         return GW_WEBHOOK_SIG_NO_MEMORY;
     }
-    if (!standard_any_match(r->signature, want, &seen)) {
+    if (!standard_any_match(r, want, &seen)) {
         return seen == 0 ? GW_WEBHOOK_SIG_MALFORMED : GW_WEBHOOK_SIG_MISMATCH;
     }
     /* Freshness is judged only for an authentic message: a forger learns
      * nothing about the window. */
-    if (ts > INT64_MAX / 1000 || !is_fresh(ts * 1000, now_ms, tolerance_s)) {
+    if (ts > INT64_MAX / 1000) {
         return GW_WEBHOOK_SIG_STALE;
     }
+    if (!is_fresh(ts * 1000, now_ms, tolerance_s)) {
+        observe_time(r, ts * 1000, now_ms, tolerance_s, false);
+        return GW_WEBHOOK_SIG_STALE;
+    }
+    observe_time(r, ts * 1000, now_ms, tolerance_s, true);
     return GW_WEBHOOK_SIG_OK;
 }
 
@@ -324,15 +357,18 @@ gw_webhook_sig_workos(const struct gw_secret *key,
         return GW_WEBHOOK_SIG_NO_MEMORY;
     }
     for (size_t i = 0; i < h.v1_count; i++) {
-        if (hex_mac(h.v1[i], h.v1_len[i], got)) {
-            match = mac_equal(want, got) || match;
-        }
+        bool readable = hex_mac(h.v1[i], h.v1_len[i], got);
+        bool equal = readable && mac_equal(want, got);
+
+        match = equal || match;
+        observe_entry(r, h.v1[i], h.v1_len[i], readable, equal);
     }
     if (!match) {
         return GW_WEBHOOK_SIG_MISMATCH;
     }
-    return is_fresh(t, now_ms, tolerance_s) ? GW_WEBHOOK_SIG_OK
-                                            : GW_WEBHOOK_SIG_STALE;
+    match = is_fresh(t, now_ms, tolerance_s);
+    observe_time(r, t, now_ms, tolerance_s, match);
+    return match ? GW_WEBHOOK_SIG_OK : GW_WEBHOOK_SIG_STALE;
 }
 
 enum gw_webhook_sig_result

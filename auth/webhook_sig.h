@@ -3,6 +3,7 @@
 #ifndef GW_AUTH_WEBHOOK_SIG_H
 #define GW_AUTH_WEBHOOK_SIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,16 @@ enum gw_webhook_sig_result {
 /* How a body HMAC is written in its header. */
 enum gw_webhook_encoding { GW_WEBHOOK_HEX = 0, GW_WEBHOOK_BASE64 };
 
+/* Watches a check's steps for `verify`; the gateway passes none. Entries
+ * are borrowed signature text (never to be printed whole). */
+struct gw_webhook_sig_observer {
+    void (*on_entry_fn)(void *ctx, const char *entry, size_t len, bool readable,
+                        bool matched);
+    void (*on_time_fn)(void *ctx, int64_t signed_ms, int64_t now_ms,
+                       int64_t tolerance_s, bool fresh);
+    void *ctx;
+};
+
 /* One request as received: borrowed pointers; a NULL header is absent. */
 struct gw_webhook_signed {
     const char *body;
@@ -29,6 +40,7 @@ struct gw_webhook_signed {
     const char *signature; /* the signature header's value */
     const char *id;        /* svix-id / webhook-id (Standard Webhooks) */
     const char *timestamp; /* svix-timestamp / webhook-timestamp */
+    const struct gw_webhook_sig_observer *observer; /* NULL: none */
 };
 
 /* Most signature entries tried in one header: a rotation sends two or

@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "auth/jwt.h"
+#include "cli/verify_webhook.h"
 #include "common/b64.h"
 #include "common/clock.h"
 #include "common/fileutil.h"
@@ -38,10 +39,34 @@ usage(FILE *out)
             "usage: signin-gateway verify (--token TOKEN | --token-file "
             "FILE|-) [--backend]\n"
             "                             [--config FILE] [settings]\n"
+            "       signin-gateway verify --webhook PROVIDER --body FILE "
+            "--headers FILE\n"
+            "                             [--config FILE] [settings]\n"
             "Explains step by step whether the gateway, with this "
             "configuration, would\naccept the token: header, key chosen, "
             "signature, each claim. --backend checks\nit as a /v1/track "
-            "service token. Exit 0: accepted; 1: refused; 2: unusable.\n");
+            "service token. --webhook explains a captured delivery\nto "
+            "/v1/webhooks/PROVIDER: its raw body, and its headers as "
+            "\"Name: value\" lines.\nExit 0: accepted; 1: refused; 2: "
+            "unusable.\n");
+}
+
+static bool
+webhook_opts_ok(const struct gw_verify_opts *opts)
+{
+    const char *problem = NULL;
+
+    if (opts->token != NULL || opts->token_file != NULL || opts->backend) {
+        problem = "--webhook takes no token options";
+    } else if (opts->body_file == NULL || opts->headers_file == NULL) {
+        problem = "--webhook needs --body FILE and --headers FILE";
+    }
+    if (problem != NULL) {
+        fprintf(stderr, "verify: %s\n", problem);
+        usage(stderr);
+        return false;
+    }
+    return true;
 }
 
 int
@@ -61,11 +86,21 @@ gw_verify_parse(int argc, char **argv, struct gw_verify_opts *opts)
             opts->token = argv[++i];
         } else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
             opts->token_file = argv[++i];
+        } else if (strcmp(argv[i], "--webhook") == 0 && i + 1 < argc) {
+            opts->webhook = argv[++i];
+        } else if (strcmp(argv[i], "--body") == 0 && i + 1 < argc) {
+            opts->body_file = argv[++i];
+        } else if (strcmp(argv[i], "--headers") == 0 && i + 1 < argc) {
+            opts->headers_file = argv[++i];
         } else {
             break;
         }
     }
-    if ((opts->token == NULL) == (opts->token_file == NULL)) {
+    if (opts->webhook != NULL) {
+        return webhook_opts_ok(opts) ? i : -1;
+    }
+    if ((opts->token == NULL) == (opts->token_file == NULL) ||
+        opts->body_file != NULL || opts->headers_file != NULL) {
         fprintf(stderr, "verify: give exactly one of --token and "
                         "--token-file\n");
         usage(stderr);
@@ -468,10 +503,14 @@ gw_verify_run(const struct gw_verify_opts *opts,
     struct json_object *hdr = NULL, *claims = NULL;
     struct gw_jwt_verified v;
     enum gw_jwt_result rc;
-    char *token = read_token(opts, err);
+    char *token = NULL;
     unsigned alg = 0;
     int exit_code;
 
+    if (opts->webhook != NULL) {
+        return gw_verify_webhook_run(opts, env, out, err);
+    }
+    token = read_token(opts, err);
     if (token == NULL) {
         return 2;
     }

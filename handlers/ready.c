@@ -112,8 +112,16 @@ check_spool(char *problem, size_t len)
     if (spool_file[0] == '\0') {
         return "memory";
     }
+    /* The spool is open from the start, so the file exists; if it is
+     * gone, someone removed it under the running gateway, and what it
+     * holds would not survive a restart. */
+    if (access(spool_file, F_OK) != 0) {
+        snprintf(problem, len, "spool: %.200s is missing (removed while "
+                 "running?)", spool_file);
+        return "missing";
+    }
     if (access(spool_dir, W_OK | X_OK) != 0 ||
-        (access(spool_file, F_OK) == 0 && access(spool_file, W_OK) != 0)) {
+        access(spool_file, W_OK) != 0) {
         snprintf(problem, len, "spool: %.200s is not writable", spool_file);
         return "not_writable";
     }

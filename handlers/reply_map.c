@@ -146,32 +146,49 @@ is_json_type(const char *ct)
     return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+unsigned
+gw_reply_json_check(const char *content_type, const char *body, size_t len,
+                    struct json_object **out, const char **code,
+                    char *message, size_t message_len)
+{
+    size_t offset = 0;
+    enum gw_json_result rc;
+
+    *out = NULL;
+    if (content_type == NULL || !is_json_type(content_type)) {
+        *code = "unsupported_media_type";
+        snprintf(message, message_len, "send Content-Type: application/json");
+        return 415;
+    }
+    rc = gw_json_parse(body, len, out, &offset);
+    if (rc == GW_JSON_NO_MEMORY) {
+        *code = "no_memory";
+        snprintf(message, message_len, "try again later");
+        return 503;
+    }
+    if (rc != GW_JSON_OK) {
+        *code = "invalid_json";
+        snprintf(message, message_len,
+                 "the body is not valid JSON (%s at byte %zu)",
+                 gw_json_result_code(rc), offset);
+        return 400;
+    }
+    return 0;
+}
+
 bool
 gw_reply_need_json(struct gw_request *req, struct json_object **out)
 {
-    const char *ct = gw_request_header(req, "Content-Type");
-    const char *body;
-    size_t len, offset = 0;
-    enum gw_json_result rc;
+    const char *body, *code = NULL;
+    unsigned status;
+    size_t len;
     char message[96];
 
-    *out = NULL;
-    if (ct == NULL || !is_json_type(ct)) {
-        gw_reply_refuse(req, 415, "unsupported_media_type",
-                        "send Content-Type: application/json", NULL);
-        return false;
-    }
     body = gw_request_body(req, &len);
-    rc = gw_json_parse(body, len, out, &offset);
-    if (rc == GW_JSON_NO_MEMORY) {
-        gw_reply_refuse(req, 503, "no_memory", "try again later", NULL);
-        return false;
-    }
-    if (rc != GW_JSON_OK) {
-        snprintf(message, sizeof(message),
-                 "the body is not valid JSON (%s at byte %zu)",
-                 gw_json_result_code(rc), offset);
-        gw_reply_refuse(req, 400, "invalid_json", message, NULL);
+    status = gw_reply_json_check(gw_request_header(req, "Content-Type"), body,
+                                 len, out, &code, message, sizeof(message));
+    if (status != 0) {
+        gw_reply_refuse(req, status, code, message, NULL);
         return false;
     }
     return true;

@@ -33,4 +33,13 @@ bool gw_reply_need_bearer(struct gw_request *req, const char **token,
  * 400 and returns false on failure; *out is a new reference otherwise. */
 bool gw_reply_need_json(struct gw_request *req, struct json_object **out);
 
+/* The checks of gw_reply_need_json without a request (content_type may be
+ * NULL: absent). Returns 0 with *out a new reference, or the refusal's
+ * status with *code (static) and message filled. */
+unsigned gw_reply_json_check(const char *content_type, const char *body,
+                             size_t len, struct json_object **out,
+                             const char **code, char *message,
+                             size_t message_len)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -44,6 +44,48 @@ struct gw_webhook_env *gw_webhook_env_load(const struct gw_config *cfg,
                                            int64_t leeway_s, char *err,
                                            size_t err_len);
 
+/* A header of the delivery by name (any case), or NULL when absent. */
+typedef const char *gw_webhook_header_fn(void *ctx, const char *name);
+
+/* One line of explanation; untrusted parts are already cut. */
+typedef void gw_webhook_step_fn(void *ctx, const char *line);
+
+/* A captured delivery for gw_webhook_explain; every pointer borrowed. */
+struct gw_webhook_probe {
+    const char *provider; /* the <provider> of /v1/webhooks/<provider> */
+    const char *body;
+    size_t body_len;
+    gw_webhook_header_fn *header_fn;
+    void *header_ctx;
+    gw_webhook_step_fn *step_fn; /* NULL: no explanation */
+    void *step_ctx;
+    int64_t now_ms;
+};
+
+/* What the endpoint would answer to a POST of the probe. */
+struct gw_webhook_verdict {
+    unsigned status;  /* 200, or the refusal's status */
+    const char *code; /* static: "accepted" or the refusal's reason */
+    char message[256];
+    struct gw_event *events; /* owned: the events it would forward */
+    size_t event_count;
+    size_t ignored;
+};
+
+struct gw_handler_env;
+
+/* Runs the endpoint's own checks on a captured POST, without HTTP, the
+ * spool or the duplicate window (a redelivery is judged as new), telling
+ * each step to probe->step_fn. Fills out (release with
+ * gw_webhook_verdict_clear); false only when memory ran out. */
+bool gw_webhook_explain(const struct gw_handler_env *env,
+                        const struct gw_webhook_probe *probe,
+                        struct gw_webhook_verdict *out)
+    __attribute__((warn_unused_result));
+
+/* Frees the verdict's events; accepts an empty verdict. */
+void gw_webhook_verdict_clear(struct gw_webhook_verdict *v);
+
 /* True when at least one provider is configured. */
 bool gw_webhook_env_any(const struct gw_webhook_env *env);
 

@@ -202,8 +202,8 @@ describe('spool gauges and /readyz', () => {
             const gone = await gw.req('/readyz');
             assert.equal(gone.status, 503, '/readyz 503 once the spool folder is gone');
             assert.equal(gone.json.status, 'not_ready', 'status not_ready');
-            assert.equal(gone.json.spool, 'not_writable', 'spool not_writable');
-            assert.match(gone.json.problems.join('\n'), /^spool: .*spool\.db is not writable$/m, 'the problem names the spool file');
+            assert.equal(gone.json.spool, 'missing', 'spool missing');
+            assert.match(gone.json.problems.join('\n'), /^spool: .*spool\.db is missing/m, 'the problem names the spool file');
             const health = await gw.req('/healthz');
             assert.equal(health.status, 200, '/healthz stays 200: the process serves');
         } finally {

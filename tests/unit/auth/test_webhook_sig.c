@@ -60,7 +60,7 @@ test_standard_accepts_the_published_vector(void)
 {
     struct gw_secret *key = gw_webhook_secret_decode(SW_SECRET);
     struct gw_webhook_signed r = {SW_BODY, strlen(SW_BODY), SW_SIG, SW_ID,
-                                  SW_TS};
+                                  SW_TS, NULL};
     static const struct {
         const char *name;
         const char *sig;
@@ -97,7 +97,7 @@ test_standard_refuses_outside_the_window_on_either_side(void)
 {
     struct gw_secret *key = gw_webhook_secret_decode("v1," SW_SECRET);
     struct gw_webhook_signed r = {SW_BODY, strlen(SW_BODY), SW_SIG, SW_ID,
-                                  SW_TS};
+                                  SW_TS, NULL};
     static const struct {
         const char *name;
         int64_t skew_s;
@@ -135,7 +135,7 @@ test_workos_checks_t_and_every_v1(void)
     const char *secret = "ujsiZX5dHtw9TLUYq61MmaIIc", *body = "{\"a\":1}";
     struct gw_secret *key = gw_secret_new(secret, strlen(secret));
     char signed_text[64], hex[65], header[256];
-    struct gw_webhook_signed r = {body, strlen(body), header, NULL, NULL};
+    struct gw_webhook_signed r = {body, strlen(body), header, NULL, NULL, NULL};
     int64_t t = 1714566897123LL;
 
     snprintf(signed_text, sizeof(signed_text), "%lld.%s", (long long)t, body);
@@ -171,7 +171,7 @@ test_hmac_body_reads_hex_base64_and_a_prefix(void)
     char hex[65], upper[65], prefixed[80], b64[64];
     unsigned char mac[32];
     unsigned mac_len = 0;
-    struct gw_webhook_signed r = {body, strlen(body), hex, NULL, NULL};
+    struct gw_webhook_signed r = {body, strlen(body), hex, NULL, NULL, NULL};
     int n = 0;
 
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
@@ -236,7 +236,7 @@ test_jws_body_binds_the_body_hash(void)
     struct gw_jwt_policy policy = {GW_ALGS_HMAC, NULL, NULL, 60,
                                    GW_JWT_F_EXP_OPTIONAL |
                                        GW_JWT_F_SUB_OPTIONAL};
-    struct gw_webhook_signed r = {body, strlen(body), token, NULL, NULL};
+    struct gw_webhook_signed r = {body, strlen(body), token, NULL, NULL, NULL};
     enum gw_jwt_result jrc;
     char err[128];
     int n;

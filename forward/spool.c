@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "forward/seen.h"
 
 #define PRUNE_EVERY_MS 60000
 #define ANSWER_MAX_BYTES 512
@@ -21,18 +22,18 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
     " body TEXT NOT NULL, accepted_ms INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS seen ("
-    " id TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS seen_by_time ON seen(seen_ms);"
+    /* Append-only: rows are written in time order and pruned from the
+     * front, so no index is needed (lookups go to the in-memory set). */
+    "CREATE TABLE IF NOT EXISTS seen_log ("
+    " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, seen_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS dead ("
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL,"
     " accepted_ms INTEGER NOT NULL, failed_ms INTEGER NOT NULL,"
     " status INTEGER NOT NULL, answer TEXT);";
 
 enum stmt {
-    ST_SEEN_GET,
     ST_SEEN_PUT,
-    ST_SEEN_RENEW,
+    ST_SEEN_FIRST_LIVE,
     ST_EVENT_PUT,
     ST_EVENT_DEL,
     ST_EVENT_NEXT,
@@ -42,9 +43,9 @@ enum stmt {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_SEEN_GET] = "SELECT seen_ms FROM seen WHERE id = ?1",
-    [ST_SEEN_PUT] = "INSERT OR IGNORE INTO seen (id, seen_ms) VALUES (?1, ?2)",
-    [ST_SEEN_RENEW] = "UPDATE seen SET seen_ms = ?2 WHERE id = ?1",
+    [ST_SEEN_PUT] = "INSERT INTO seen_log (id, seen_ms) VALUES (?1, ?2)",
+    [ST_SEEN_FIRST_LIVE] = "SELECT seq FROM seen_log WHERE seen_ms >= ?1 "
+                           "ORDER BY seq LIMIT 1",
     [ST_EVENT_PUT] = "INSERT INTO events (id, body, accepted_ms) "
                      "VALUES (?1, ?2, ?3)",
     [ST_EVENT_DEL] = "DELETE FROM events WHERE seq = ?1",
@@ -53,7 +54,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DEAD_PUT] = "INSERT OR REPLACE INTO dead (seq, id, body, accepted_ms,"
                     " failed_ms, status, answer) SELECT seq, id, body,"
                     " accepted_ms, ?2, ?3, ?4 FROM events WHERE seq = ?1",
-    [ST_SEEN_PRUNE] = "DELETE FROM seen WHERE seen_ms < ?1",
+    [ST_SEEN_PRUNE] = "DELETE FROM seen_log WHERE seq < ?1",
 };
 
 struct job {
@@ -63,6 +64,7 @@ struct job {
     bool *duplicate;
     size_t n;
     int64_t reserved; /* bytes counted against max_bytes at append */
+    size_t marked;    /* ids checked against the duplicate window so far */
     gw_spool_done_fn done;
     void *ctx;
 };
@@ -98,6 +100,7 @@ struct gw_spool {
     int64_t wake_from_seq;
     bool interrupted; /* shutdown: no more waiting for a fuller batch */
 
+    struct gw_seen *seen; /* NULL without a duplicate window */
     atomic_llong bytes;
     atomic_llong depth;
     int64_t read_error_logged_ms; /* under db_lock */
@@ -243,6 +246,44 @@ count_waiting(struct gw_spool *sp, char *err, size_t err_len)
 
 static void *run_writer(void *arg);
 
+/* Rebuilds the in-memory set from seen_log: duplicates are recognized
+ * across a restart as within one run. */
+static bool
+load_seen(struct gw_spool *sp, char *err, size_t err_len)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t cutoff = gw_clock_now_ms() - sp->cfg.dedup_window_ms;
+    bool ok = true;
+    int rc;
+
+    sp->seen = gw_seen_new(sp->cfg.dedup_window_ms);
+    if (sp->seen == NULL ||
+        sqlite3_prepare_v2(sp->db,
+                           "SELECT id, seen_ms FROM seen_log "
+                           "WHERE seen_ms >= ?1 ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s",
+                 sp->seen == NULL ? "out of memory" : sqlite3_errmsg(sp->db));
+        return false;
+    }
+    sqlite3_bind_int64(st, 1, cutoff);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+
+        ok = id == NULL || gw_seen_mark(sp->seen, id,
+                                        sqlite3_column_int64(st, 1)) !=
+                               GW_SEEN_NO_MEMORY;
+    }
+    if (ok && rc != SQLITE_DONE) {
+        snprintf(err, err_len, "%s", sqlite3_errmsg(sp->db));
+        ok = false;
+    } else if (!ok) {
+        snprintf(err, err_len, "out of memory for the seen ids");
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
 struct gw_spool *
 gw_spool_open(const struct gw_spool_config *cfg, char *err, size_t err_len)
 {
@@ -269,7 +310,8 @@ gw_spool_open(const struct gw_spool_config *cfg, char *err, size_t err_len)
         gw_spool_close(sp);
         return NULL;
     }
-    if (!configure(sp, err, err_len) || !count_waiting(sp, err, err_len)) {
+    if (!configure(sp, err, err_len) || !count_waiting(sp, err, err_len) ||
+        (cfg->dedup_window_ms > 0 && !load_seen(sp, err, err_len))) {
         char detail[200];
 
         snprintf(detail, sizeof(detail), "%s", err);
@@ -336,20 +378,17 @@ job_new(char **json, const char *const *ids, size_t n)
 static bool
 all_seen(struct gw_spool *sp, const char *const *ids, size_t n)
 {
-    sqlite3_stmt *get = sp->st[ST_SEEN_GET];
-    int64_t since = gw_clock_now_ms() - sp->cfg.dedup_window_ms;
-    bool seen = sp->cfg.dedup_window_ms > 0;
+    int64_t now = gw_clock_now_ms();
 
-    pthread_mutex_lock(&sp->db_lock);
-    for (size_t i = 0; i < n && seen; i++) {
-        sqlite3_bind_text(get, 1, ids[i], -1, SQLITE_STATIC);
-        seen = sqlite3_step(get) == SQLITE_ROW &&
-               sqlite3_column_int64(get, 0) >= since;
-        sqlite3_reset(get);
-        sqlite3_clear_bindings(get);
+    if (sp->seen == NULL) {
+        return false;
     }
-    pthread_mutex_unlock(&sp->db_lock);
-    return seen;
+    for (size_t i = 0; i < n; i++) {
+        if (!gw_seen_contains(sp->seen, ids[i], now)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 enum gw_spool_result
@@ -412,49 +451,35 @@ step_done(sqlite3_stmt *st)
     return rc;
 }
 
-/* Is id already seen within the window? Records it when not. The insert
- * comes first: a new id (the common case) costs one B-tree search, and
- * only an id already present is looked at again. */
+/* Is id already seen within the window? Records it when not: in memory
+ * at once, and in seen_log within the same transaction as the event. */
 static int
 check_and_mark(struct gw_spool *sp, const char *id, int64_t now, bool *dup)
 {
-    sqlite3_stmt *put = sp->st[ST_SEEN_PUT], *get = sp->st[ST_SEEN_GET];
-    sqlite3_stmt *renew = sp->st[ST_SEEN_RENEW];
-    int64_t seen_ms = 0;
+    sqlite3_stmt *put = sp->st[ST_SEEN_PUT];
     int rc;
 
     *dup = false;
-    if (sp->cfg.dedup_window_ms <= 0) {
+    if (sp->seen == NULL) {
         return SQLITE_OK;
+    }
+    switch (gw_seen_mark(sp->seen, id, now)) {
+    case GW_SEEN_DUPLICATE:
+        *dup = true;
+        return SQLITE_OK;
+    case GW_SEEN_NO_MEMORY:
+        return SQLITE_NOMEM;
+    case GW_SEEN_NEW:
+        break;
     }
     sqlite3_bind_text(put, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(put, 2, now);
     rc = step_done(put);
     if (rc != SQLITE_DONE) {
+        gw_seen_forget(sp->seen, id);
         return rc;
     }
-    if (sqlite3_changes(sp->db) == 1) {
-        return SQLITE_OK;
-    }
-    sqlite3_bind_text(get, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(get);
-    if (rc == SQLITE_ROW) {
-        seen_ms = sqlite3_column_int64(get, 0);
-    }
-    sqlite3_reset(get);
-    sqlite3_clear_bindings(get);
-    if (rc != SQLITE_ROW) {
-        return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
-    }
-    if (seen_ms >= now - sp->cfg.dedup_window_ms) {
-        *dup = true;
-        return SQLITE_OK;
-    }
-    /* Seen before the window: a new event that happens to reuse the id. */
-    sqlite3_bind_text(renew, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(renew, 2, now);
-    rc = step_done(renew);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return SQLITE_OK;
 }
 
 static int
@@ -469,6 +494,7 @@ store_job(struct gw_spool *sp, struct job *job, int64_t now, int64_t *bytes,
         if (rc != SQLITE_OK) {
             return rc;
         }
+        job->marked = i + 1;
         if (job->duplicate[i]) {
             continue;
         }
@@ -525,6 +551,50 @@ struct batch {
     struct burial *burials;
 };
 
+/* seen_log is in time order: everything before the first row still in
+ * the window goes, by rowid, without an index. */
+static int
+prune_seen(struct gw_spool *sp, int64_t now)
+{
+    sqlite3_stmt *first = sp->st[ST_SEEN_FIRST_LIVE];
+    int64_t keep_from = INT64_MAX;
+    int rc;
+
+    sqlite3_bind_int64(first, 1, now - sp->cfg.dedup_window_ms);
+    rc = sqlite3_step(first);
+    if (rc == SQLITE_ROW) {
+        keep_from = sqlite3_column_int64(first, 0);
+    }
+    sqlite3_reset(first);
+    sqlite3_clear_bindings(first);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return rc;
+    }
+    sqlite3_bind_int64(sp->st[ST_SEEN_PRUNE], 1, keep_from);
+    rc = step_done(sp->st[ST_SEEN_PRUNE]);
+    if (rc != SQLITE_DONE) {
+        return rc;
+    }
+    gw_seen_compact(sp->seen, now);
+    return SQLITE_OK;
+}
+
+/* A rolled-back batch stored nothing: its ids were never seen. */
+static void
+forget_marks(struct gw_spool *sp, struct job *jobs)
+{
+    if (sp->seen == NULL) {
+        return;
+    }
+    for (struct job *j = jobs; j != NULL; j = j->next) {
+        for (size_t i = 0; i < j->marked; i++) {
+            if (!j->duplicate[i]) {
+                gw_seen_forget(sp->seen, j->ids[i]);
+            }
+        }
+    }
+}
+
 /* One transaction for everything that waited: the cost of a commit (an
  * fsync at the power-loss level) is shared by all of it. */
 static int
@@ -540,12 +610,9 @@ commit_batch(struct gw_spool *sp, struct batch *b, int64_t *bytes,
     if (rc == SQLITE_OK) {
         rc = apply_removals(sp, b->removals, b->removal_count, b->burials);
     }
-    if (rc == SQLITE_OK && sp->cfg.dedup_window_ms > 0 &&
+    if (rc == SQLITE_OK && sp->seen != NULL &&
         now - sp->last_prune_ms >= PRUNE_EVERY_MS) {
-        sqlite3_bind_int64(sp->st[ST_SEEN_PRUNE], 1,
-                           now - sp->cfg.dedup_window_ms);
-        rc = step_done(sp->st[ST_SEEN_PRUNE]) == SQLITE_DONE ? SQLITE_OK
-                                                             : SQLITE_ERROR;
+        rc = prune_seen(sp, now);
         sp->last_prune_ms = now;
     }
     if (rc == SQLITE_OK) {
@@ -555,6 +622,7 @@ commit_batch(struct gw_spool *sp, struct batch *b, int64_t *bytes,
         gw_log(GW_LOG_ERROR, "spool", "commit_failed",
                GW_F_STR("error", sqlite3_errmsg(sp->db)), GW_F_END);
         sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
+        forget_marks(sp, b->jobs);
     }
     return rc;
 }
@@ -809,6 +877,7 @@ gw_spool_close(struct gw_spool *sp)
         sqlite3_close(sp->db);
     }
     free(sp->removals);
+    gw_seen_free(sp->seen);
     pthread_mutex_destroy(&sp->db_lock);
     pthread_mutex_destroy(&sp->q_lock);
     pthread_mutex_destroy(&sp->rows_lock);

@@ -163,8 +163,7 @@ signature_header(const struct gw_webhook_source *src)
 
 static const char *const scheme_names[] = {
     [GW_SCHEME_STATIC] = "a shared header value",
-    [GW_SCHEME_STANDARD] = "Standard Webhooks (Svix): HMAC-SHA256 of "
-                           "id.timestamp.body",
+    [GW_SCHEME_STANDARD] = "Standard Webhooks (Svix): HMAC of id.ts.body",
     [GW_SCHEME_WORKOS] = "WorkOS: HMAC-SHA256 of t.body",
     [GW_SCHEME_HMAC_HEX] = "HMAC-SHA256 of the body, hex",
     [GW_SCHEME_HMAC_CUSTOM] = "HMAC-SHA256 of the body (custom settings)",

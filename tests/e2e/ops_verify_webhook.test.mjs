@@ -58,7 +58,7 @@ describe('verify --webhook', () => {
         assert.match(l[0], /^webhook: POST \/v1\/webhooks\/clerk, body \d+ bytes, \d+ header\(s\)$/, 'what is checked');
         assert.deepEqual(l.slice(1, 5), [
             'provider: clerk, configured',
-            'scheme: Standard Webhooks (Svix): HMAC-SHA256 of id.timestamp.body',
+            'scheme: Standard Webhooks (Svix): HMAC of id.ts.body',
             'header svix-signature: present, 47 bytes',
             'header svix-id: "msg_KABFCDejGSQTVYVSLM03jBEuAJk"',
         ], 'provider, scheme, headers read');

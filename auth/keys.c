@@ -94,6 +94,26 @@ append_key(struct gw_keyset *ks, const char *kid)
     return k;
 }
 
+static bool kid_taken(const struct gw_keyset *ks, const char *kid);
+
+/* A new, empty key at the end of the set; NULL with err filled when the
+ * kid is already used or memory ran out. */
+static struct gw_key *
+new_key(struct gw_keyset *ks, const char *kid, char *err, size_t err_len)
+{
+    struct gw_key *k;
+
+    if (kid_taken(ks, kid)) {
+        snprintf(err, err_len, "kid '%.40s' used twice", kid);
+        return NULL;
+    }
+    k = append_key(ks, kid);
+    if (k == NULL) {
+        snprintf(err, err_len, "out of memory");
+    }
+    return k;
+}
+
 static void
 key_clear(struct gw_key *k)
 {
@@ -155,13 +175,8 @@ gw_keyset_add_secret(struct gw_keyset *ks, const void *bytes, size_t len,
                  len, HMAC_MIN_BYTES);
         return false;
     }
-    if (kid_taken(ks, kid)) {
-        snprintf(err, err_len, "kid '%.40s' used twice", kid);
-        return false;
-    }
-    k = append_key(ks, kid);
+    k = new_key(ks, kid, err, err_len);
     if (k == NULL) {
-        snprintf(err, err_len, "out of memory");
         return false;
     }
     k->type = GW_KEY_OCT;
@@ -243,13 +258,8 @@ gw_keyset_add_pem(struct gw_keyset *ks, const char *pem, size_t len,
     struct gw_key *k;
     BIO *bio;
 
-    if (kid_taken(ks, kid)) {
-        snprintf(err, err_len, "kid '%.40s' used twice", kid);
-        return false;
-    }
-    k = append_key(ks, kid);
+    k = new_key(ks, kid, err, err_len);
     if (k == NULL) {
-        snprintf(err, err_len, "out of memory");
         return false;
     }
     bio = BIO_new_mem_buf(pem, (int)len);
@@ -434,13 +444,8 @@ add_jwk(struct gw_keyset *ks, struct json_object *jwk, unsigned allowed,
         free(raw);
         return ok;
     }
-    if (kid_taken(ks, kid)) {
-        snprintf(err, err_len, "kid '%.40s' used twice", kid);
-        return false;
-    }
-    k = append_key(ks, kid);
+    k = new_key(ks, kid, err, err_len);
     if (k == NULL) {
-        snprintf(err, err_len, "out of memory");
         return false;
     }
     k->pkey = strcmp(kty, "RSA") == 0 ? rsa_from_jwk(jwk) : ec_from_jwk(jwk);

@@ -141,11 +141,10 @@ derive_id(const char *text, size_t len, char *out)
     gw_hex_encode(digest, DERIVED_ID_HEX / 2, out);
 }
 
-/* Serializes the event, with the id added where the mapping says. */
-static enum gw_event_result
-finish(const struct gw_event_mapping *map, struct json_object *event,
-       struct json_object *props, struct json_object *context,
-       struct gw_event *out)
+enum gw_event_result
+gw_signed_in_finish(const struct gw_event_mapping *map,
+                    struct json_object *event, struct json_object *props,
+                    struct json_object *context, struct gw_event *out)
 {
     struct json_object *holder = event;
     const char *text;
@@ -174,10 +173,9 @@ finish(const struct gw_event_mapping *map, struct json_object *event,
     return GW_EVENT_OK;
 }
 
-/* event_name, user_id, timestamp, properties, context: in this order. */
-static struct json_object *
-new_event(const char *name, const char *user_id, int64_t ts_ms,
-          struct json_object *props, struct json_object *context)
+struct json_object *
+gw_signed_in_skeleton(const char *name, const char *user_id, int64_t ts_ms,
+                      struct json_object *props, struct json_object *context)
 {
     struct json_object *event = json_object_new_object();
     char ts[GW_TIMESTAMP_LEN];
@@ -358,13 +356,13 @@ gw_signed_in_from_claims(const struct gw_event_mapping *map,
         goto out;
     }
     rc = GW_EVENT_NO_MEMORY;
-    event = new_event(EVENT_NAME, sub != NULL ? sub : "", ts_ms, props,
-                      context);
+    event = gw_signed_in_skeleton(EVENT_NAME, sub != NULL ? sub : "", ts_ms,
+                                  props, context);
     if (event == NULL) {
         goto out;
     }
     signin_id(claims, out->id);
-    rc = finish(map, event, props, context, out);
+    rc = gw_signed_in_finish(map, event, props, context, out);
 out:
     json_object_put(event);
     json_object_put(props);
@@ -664,7 +662,7 @@ gw_signed_in_from_track(const struct gw_event_mapping *map,
         goto out;
     }
     rc = GW_EVENT_NO_MEMORY;
-    event = new_event(name, user_id, ts_ms, props, context);
+    event = gw_signed_in_skeleton(name, user_id, ts_ms, props, context);
     if (event == NULL) {
         goto out;
     }
@@ -683,7 +681,7 @@ gw_signed_in_from_track(const struct gw_event_mapping *map,
         }
         derive_id(text, len, out->id);
     }
-    rc = finish(map, event, props, context, out);
+    rc = gw_signed_in_finish(map, event, props, context, out);
 out:
     json_object_put(event);
     json_object_put(props);

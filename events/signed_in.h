@@ -68,6 +68,25 @@ enum gw_event_result gw_signed_in_from_track(
 
 void gw_event_clear(struct gw_event *ev);
 
+/* The event object every source emits, keys in this order: event_name,
+ * user_id, timestamp (formatted from ts_ms), properties, context. Takes
+ * a reference of its own to props and context. NULL on no memory or a
+ * time outside years 0001-9999. */
+struct json_object *gw_signed_in_skeleton(const char *name,
+                                          const char *user_id, int64_t ts_ms,
+                                          struct json_object *props,
+                                          struct json_object *context);
+
+/* Adds out->id where the mapping says (unless the sender put a value
+ * there) and serializes event into out->json. props and context are the
+ * objects given to gw_signed_in_skeleton. */
+enum gw_event_result gw_signed_in_finish(const struct gw_event_mapping *map,
+                                         struct json_object *event,
+                                         struct json_object *props,
+                                         struct json_object *context,
+                                         struct gw_event *out)
+    __attribute__((warn_unused_result));
+
 /* Stable snake_case code of a result ("invalid_timestamp"). */
 const char *gw_event_result_code(enum gw_event_result rc);
 

@@ -133,22 +133,6 @@ hash_id(const char *provider, const char *text, size_t len, char *out)
     return ok;
 }
 
-static bool
-serialize(struct json_object *event, struct gw_event *out)
-{
-    const char *text;
-    size_t len;
-
-    text = json_object_to_json_string_length(
-        event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (text == NULL) {
-        return false;
-    }
-    out->json = strndup(text, len);
-    out->json_len = len;
-    return out->json != NULL;
-}
-
 /* The id: the delivery id, or a hash naming this delivery. */
 static bool
 choose_id(const char *provider, const struct gw_webhook_fields *f,
@@ -172,56 +156,37 @@ choose_id(const char *provider, const struct gw_webhook_fields *f,
     return hash_id(provider, text, len, out);
 }
 
-static bool
-add_id(const struct gw_event_mapping *map, struct json_object *event,
-       struct json_object *props, struct json_object *context, const char *id)
-{
-    struct json_object *holder = event;
-
-    if (map->id_key == NULL) {
-        return true;
-    }
-    if (map->id_container != NULL) {
-        holder = strcmp(map->id_container, "context") == 0 ? context : props;
-    }
-    return json_object_object_get_ex(holder, map->id_key, NULL) ||
-           add_known(holder, map->id_key, id);
-}
-
 enum gw_event_result
 gw_webhook_event_build(const struct gw_event_mapping *map, const char *provider,
                        const struct gw_webhook_fields *f, int64_t receive_ms,
                        struct gw_event *out)
 {
-    struct json_object *event = json_object_new_object();
+    struct json_object *event = NULL;
     struct json_object *props = new_properties(f), *context = new_context(f);
+    int64_t ts_ms = f->has_timestamp ? f->timestamp_ms : receive_ms;
     char ts[GW_TIMESTAMP_LEN];
     enum gw_event_result rc = GW_EVENT_NO_MEMORY;
 
     memset(out, 0, sizeof(*out));
-    if (event == NULL || props == NULL || context == NULL) {
+    if (f->user_id == NULL) {
+        rc = GW_EVENT_MISSING_FIELD;
         goto out;
     }
-    if (!gw_timestamp_format(f->has_timestamp ? f->timestamp_ms : receive_ms,
-                             ts)) {
+    if (props == NULL || context == NULL) {
+        goto out;
+    }
+    /* A provider's time outside 0001-9999 is the sender's fault, not
+     * memory's: tell them apart before building. */
+    if (!gw_timestamp_format(ts_ms, ts)) {
         rc = GW_EVENT_INVALID_TIMESTAMP;
         goto out;
     }
-    /* Same key order as every other event of the gateway. The event takes
-     * a reference of its own to props and context: add_id writes there. */
-    if (!add_known(event, "event_name", EVENT_NAME) ||
-        !add_known(event, "user_id", f->user_id) ||
-        !add_known(event, "timestamp", ts) ||
-        !add_object(event, "properties", json_object_get(props)) ||
-        !add_object(event, "context", json_object_get(context))) {
+    event = gw_signed_in_skeleton(EVENT_NAME, f->user_id, ts_ms, props,
+                                  context);
+    if (event == NULL || !choose_id(provider, f, event, out->id)) {
         goto out;
     }
-    if (!choose_id(provider, f, event, out->id) ||
-        !add_id(map, event, props, context, out->id) ||
-        !serialize(event, out)) {
-        goto out;
-    }
-    rc = GW_EVENT_OK;
+    rc = gw_signed_in_finish(map, event, props, context, out);
 out:
     json_object_put(event);
     json_object_put(props);
